@@ -1,0 +1,6 @@
+//! Strata: a Kafka-compatible broker.
+//!
+//! See `docs/architecture.md` for the module map and the request flow.
+
+pub mod record;
+pub mod types;

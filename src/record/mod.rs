@@ -1,0 +1,8 @@
+//! Record batches (magic v2): header access, integrity checks and record-level validation.
+//!
+//! A batch is kept as the bytes the producer sent. This module reads and rewrites only the fixed
+//! header; records are walked (and decompressed, with limits) only to validate them.
+
+pub mod batch;
+
+pub use batch::{BatchError, BatchHeader, Compression, TimestampType};
