@@ -1,6 +1,19 @@
 //! Strata: a Kafka-compatible broker.
 //!
-//! See `docs/architecture.md` for the module map and the request flow.
+//! Data flows one way: `network` (frames, connections) decodes a request and hands it to
+//! `handlers` (one module per API family), which act through `broker` on the partition `log`,
+//! `metadata` and `producer` state, and return a response that the connection writes back in
+//! request order. `config` turns Kafka's property names into typed settings; `record` knows the
+//! v2 batch format; `error` is the one mapping from internal errors to Kafka error codes.
+//! See `docs/architecture.md`.
 
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod log;
+pub mod metadata;
+pub mod network;
+pub mod producer;
 pub mod record;
 pub mod types;

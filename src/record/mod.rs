@@ -1,8 +1,11 @@
 //! Record batches (magic v2): header access, integrity checks and record-level validation.
 //!
 //! A batch is kept as the bytes the producer sent. This module reads and rewrites only the fixed
-//! header; records are walked (and decompressed, with limits) only to validate them.
+//! header; records are walked (and decompressed, with limits) only to validate them and to find a
+//! record by timestamp.
 
 pub mod batch;
+pub mod locate;
+pub mod validate;
 
 pub use batch::{BatchError, BatchHeader, Compression, TimestampType};

@@ -1,0 +1,220 @@
+//! The broker's shared state: configuration, cluster metadata and the partitions it hosts.
+//! Handlers receive an `Arc<Broker>`; they never touch files or sockets themselves.
+
+pub mod fetch_sessions;
+mod partitions;
+mod topics;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use thiserror::Error;
+use tokio::sync::Notify;
+
+use crate::config::BrokerConfig;
+use crate::log::LogError;
+use crate::metadata::{ClusterState, FileMetadataStore, MetadataStore, StoreError};
+use crate::producer::{ProducerIdAllocator, ProducerStateError};
+use crate::types::TopicPartition;
+
+pub use partitions::Partition;
+pub use topics::{NewTopic, TopicError};
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Metadata(#[from] StoreError),
+    #[error("partition {partition}: {source}")]
+    Log {
+        partition: TopicPartition,
+        source: LogError,
+    },
+    #[error(transparent)]
+    ProducerIds(#[from] ProducerStateError),
+}
+
+pub struct Broker {
+    config: RwLock<BrokerConfig>,
+    cluster: RwLock<ClusterState>,
+    store: Box<dyn MetadataStore>,
+    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Serialises topic creation/deletion so metadata and partition directories change together.
+    topic_changes: Mutex<()>,
+    /// Notified whenever any partition's high watermark moves; long-polling fetches wait on it.
+    pub data_advanced: Arc<Notify>,
+    producer_ids: ProducerIdAllocator,
+    pub fetch_sessions: fetch_sessions::FetchSessionCache,
+    shutting_down: AtomicBool,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Broker {
+    /// Opens the data directory: loads metadata (or creates a new cluster id) and recovers every
+    /// partition log.
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, BrokerError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|source| BrokerError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let store: Box<dyn MetadataStore> = Box::new(FileMetadataStore::new(&data_dir));
+        let cluster = match store.load()? {
+            Some(state) => state,
+            None => {
+                let state = ClusterState {
+                    cluster_id: crate::metadata::topic::new_cluster_id(),
+                    ..Default::default()
+                };
+                store.save(&state)?;
+                state
+            }
+        };
+        let producer_ids = ProducerIdAllocator::open(&data_dir.join("producer-id-block"))?;
+        let broker = Broker {
+            config: RwLock::new(config),
+            cluster: RwLock::new(cluster),
+            store,
+            partitions: RwLock::new(HashMap::new()),
+            topic_changes: Mutex::new(()),
+            data_advanced: Arc::new(Notify::new()),
+            producer_ids,
+            fetch_sessions: Default::default(),
+            shutting_down: AtomicBool::new(false),
+        };
+        broker.open_all_partitions()?;
+        Ok(Arc::new(broker))
+    }
+
+    pub fn config(&self) -> BrokerConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn with_config<T>(&self, f: impl FnOnce(&BrokerConfig) -> T) -> T {
+        f(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn cluster(&self) -> std::sync::RwLockReadGuard<'_, ClusterState> {
+        self.cluster.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn cluster_id(&self) -> String {
+        self.cluster().cluster_id.clone()
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.with_config(|c| c.node_id)
+    }
+
+    pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tp)
+            .cloned()
+    }
+
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn next_producer_id(&self) -> Result<crate::types::ProducerId, ProducerStateError> {
+        self.producer_ids.next()
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.data_advanced.notify_waiters();
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Flushes and fsyncs every partition (clean shutdown).
+    pub fn flush_all(&self) -> Vec<BrokerError> {
+        let mut errors = Vec::new();
+        for p in self.all_partitions() {
+            if let Err(source) = p.log.flush() {
+                errors.push(BrokerError::Log {
+                    partition: p.tp.clone(),
+                    source,
+                });
+            }
+        }
+        errors
+    }
+
+    /// Periodic housekeeping: retention, time-based roll, interval flushes.
+    pub fn run_housekeeping(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            if let Err(e) = p.log.apply_retention(now) {
+                tracing::warn!(partition = %p.tp, error = %e, "retention failed");
+            }
+        }
+    }
+
+    pub fn flush_due(&self) {
+        let now = now_ms();
+        for p in self.all_partitions() {
+            if let Err(e) = p.log.flush_if_due(now) {
+                tracing::warn!(partition = %p.tp, error = %e, "interval flush failed");
+            }
+        }
+    }
+}
+
+/// Total and usable bytes of the file system holding `dir`, for DescribeLogDirs v4. Kafka reports
+/// -1 when it cannot tell; std has no portable statvfs, so Strata does the same for now.
+pub fn disk_space(_dir: &std::path::Path) -> (i64, i64) {
+    (-1, -1)
+}
+
+impl Broker {
+    /// IncrementalAlterConfigs / AlterConfigs on the broker resource. Changed log defaults reach
+    /// every open partition whose topic does not override them.
+    pub fn alter_broker_config(
+        &self,
+        ops: &[crate::config::AlterOp],
+        validate_only: bool,
+    ) -> Result<(), crate::config::ConfigError> {
+        let mut cfg = self.config.write().unwrap_or_else(|p| p.into_inner());
+        cfg.alter(ops, validate_only)?;
+        let config = cfg.clone();
+        drop(cfg);
+        if validate_only {
+            return Ok(());
+        }
+        let cluster = self.cluster().clone();
+        for t in cluster.topics.values() {
+            let effective = t.overrides.effective(&config);
+            for p in 0..t.partition_count() {
+                if let Some(part) = self.partition(&TopicPartition::new(t.name.clone(), p)) {
+                    part.log.set_config(partitions::log_config(&effective));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! The one place where internal errors become Kafka error codes.
+
+use kafka_protocol::error::ResponseError;
+
+use crate::broker::TopicError;
+use crate::config::ConfigError;
+use crate::log::LogError;
+use crate::producer::ProducerStateError;
+
+pub fn code(e: ResponseError) -> i16 {
+    e.code()
+}
+
+pub fn topic_error(e: &TopicError) -> ResponseError {
+    match e {
+        TopicError::InvalidName(_) => ResponseError::InvalidTopicException,
+        TopicError::AlreadyExists(_) => ResponseError::TopicAlreadyExists,
+        TopicError::UnknownTopic => ResponseError::UnknownTopicOrPartition,
+        TopicError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        TopicError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        TopicError::InvalidConfig(_) => ResponseError::InvalidConfig,
+        TopicError::Broker(_) => ResponseError::KafkaStorageError,
+    }
+}
+
+pub fn config_error(_e: &ConfigError) -> ResponseError {
+    ResponseError::InvalidConfig
+}
+
+pub fn producer_error(e: &ProducerStateError) -> ResponseError {
+    match e {
+        ProducerStateError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        ProducerStateError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        ProducerStateError::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
+        ProducerStateError::Io(_) | ProducerStateError::Corrupt(_) => {
+            ResponseError::KafkaStorageError
+        }
+    }
+}
+
+pub fn log_error(e: &LogError) -> ResponseError {
+    match e {
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        LogError::Producer(p) => producer_error(p),
+        _ => ResponseError::KafkaStorageError,
+    }
+}

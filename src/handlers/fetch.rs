@@ -1,0 +1,325 @@
+//! Fetch (key 1): long polls with min_bytes / max_wait_ms, byte limits with KIP-74's "at least one
+//! whole batch", incremental fetch sessions (KIP-227) and topic ids (v13+).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::{Reply, RequestContext};
+use crate::broker::fetch_sessions::{Session, SessionError, SessionPartition};
+use crate::broker::{now_ms, Broker};
+use crate::error::log_error;
+use crate::types::{Offset, TopicPartition};
+
+const READ_COMMITTED: i8 = 1;
+/// Kafka's epochs for session control: 0 opens a session, -1 closes it.
+const INITIAL_EPOCH: i32 = 0;
+const FINAL_EPOCH: i32 = -1;
+/// Upper bound on one long poll, whatever the client asks (Kafka does not bound it; a request
+/// stuck for longer would only pin memory).
+const MAX_WAIT_MS_CAP: i32 = 120_000;
+
+/// One partition to answer about, resolved from the request or the session.
+#[derive(Clone)]
+struct Wanted {
+    /// The topic as the client named it (by name before v13, by id from v13).
+    topic: String,
+    topic_id: Uuid,
+    partition: i32,
+    fetch: SessionPartition,
+    /// Set when the topic id could not be resolved.
+    unknown_id: bool,
+}
+
+enum Mode {
+    NoSession,
+    Full(Session),
+    Incremental(Session),
+}
+
+pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
+    let v = ctx.version();
+    let broker = ctx.broker.clone();
+    let now = now_ms();
+    let mode = if v < 7 || req.session_epoch == FINAL_EPOCH {
+        if req.session_id != 0 {
+            broker.fetch_sessions.remove(req.session_id);
+        }
+        Mode::NoSession
+    } else if req.session_epoch == INITIAL_EPOCH {
+        if req.session_id != 0 {
+            broker.fetch_sessions.remove(req.session_id);
+        }
+        Mode::Full(broker.fetch_sessions.create(now))
+    } else {
+        match broker
+            .fetch_sessions
+            .take(req.session_id, req.session_epoch)
+        {
+            Ok(s) => Mode::Incremental(s),
+            Err(e) => {
+                let code = match e {
+                    SessionError::NotFound => ResponseError::FetchSessionIdNotFound,
+                    SessionError::InvalidEpoch => ResponseError::InvalidFetchSessionEpoch,
+                };
+                return ctx.reply(&FetchResponse::default().with_error_code(code.code()));
+            }
+        }
+    };
+
+    let by_id = v >= 13;
+    let mut requested = Vec::new();
+    for t in &req.topics {
+        let (name, unknown_id) = if by_id {
+            match broker.cluster().topic_by_id(t.topic_id) {
+                Some(meta) => (meta.name.clone(), false),
+                None => (String::new(), true),
+            }
+        } else {
+            (t.topic.0.to_string(), false)
+        };
+        for p in &t.partitions {
+            requested.push(Wanted {
+                topic: name.clone(),
+                topic_id: t.topic_id,
+                partition: p.partition,
+                fetch: SessionPartition {
+                    fetch_offset: p.fetch_offset,
+                    max_bytes: p.partition_max_bytes,
+                    current_leader_epoch: p.current_leader_epoch,
+                    last_high_watermark: -2,
+                    last_log_start_offset: -2,
+                },
+                unknown_id,
+            });
+        }
+    }
+
+    let (session, wanted, incremental) = match mode {
+        Mode::NoSession => (None, requested, false),
+        Mode::Full(mut s) => {
+            for w in &requested {
+                if !w.unknown_id {
+                    s.upsert(TopicPartition::new(w.topic.clone(), w.partition), w.fetch);
+                }
+            }
+            (Some(s), requested, false)
+        }
+        Mode::Incremental(mut s) => {
+            for f in &req.forgotten_topics_data {
+                let name = if by_id {
+                    broker
+                        .cluster()
+                        .topic_by_id(f.topic_id)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default()
+                } else {
+                    f.topic.0.to_string()
+                };
+                for p in &f.partitions {
+                    s.remove(&TopicPartition::new(name.clone(), *p));
+                }
+            }
+            for w in &requested {
+                if !w.unknown_id {
+                    s.upsert(TopicPartition::new(w.topic.clone(), w.partition), w.fetch);
+                }
+            }
+            let mut wanted: Vec<Wanted> = s
+                .partitions
+                .values()
+                .map(|(tp, sp)| Wanted {
+                    topic: tp.topic.clone(),
+                    topic_id: broker.topic(&tp.topic).map(|m| m.id).unwrap_or_default(),
+                    partition: tp.partition.0,
+                    fetch: *sp,
+                    unknown_id: false,
+                })
+                .collect();
+            wanted.extend(requested.into_iter().filter(|w| w.unknown_id));
+            (Some(s), wanted, true)
+        }
+    };
+
+    let params = Params {
+        max_bytes: req.max_bytes,
+        min_bytes: req.min_bytes,
+        max_wait_ms: req.max_wait_ms.clamp(0, MAX_WAIT_MS_CAP),
+        read_committed: req.isolation_level == READ_COMMITTED,
+        by_id,
+        incremental,
+    };
+    Reply::Later(Box::pin(async move {
+        let (resp, session) = long_poll(&broker, params, wanted, session).await;
+        let session_id = session.as_ref().map(|s| s.id).unwrap_or(0);
+        if let Some(s) = session {
+            broker.fetch_sessions.store(s, now_ms());
+        }
+        ctx.respond(&resp.with_session_id(session_id))
+    }))
+}
+
+#[derive(Clone, Copy)]
+struct Params {
+    max_bytes: i32,
+    min_bytes: i32,
+    max_wait_ms: i32,
+    read_committed: bool,
+    by_id: bool,
+    incremental: bool,
+}
+
+async fn long_poll(
+    broker: &Arc<Broker>,
+    params: Params,
+    wanted: Vec<Wanted>,
+    mut session: Option<Session>,
+) -> (FetchResponse, Option<Session>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms as u64);
+    loop {
+        // Register for wake-ups before reading, so an append between the read and the wait is
+        // not missed.
+        let notified = broker.data_advanced.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let (parts, bytes, errors) = read_all(broker, &params, &wanted);
+        let done = bytes >= params.min_bytes.max(0) as usize
+            || errors
+            || tokio::time::Instant::now() >= deadline
+            || broker.is_shutting_down();
+        if done {
+            let resp = assemble(params, parts, session.as_mut());
+            return (resp, session);
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    }
+}
+
+struct PartitionOut {
+    wanted: Wanted,
+    data: PartitionData,
+    record_bytes: usize,
+}
+
+fn read_all(
+    broker: &Broker,
+    params: &Params,
+    wanted: &[Wanted],
+) -> (Vec<PartitionOut>, usize, bool) {
+    let mut remaining = params.max_bytes.max(0) as usize;
+    let mut total = 0usize;
+    let mut errors = false;
+    let mut out = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let data = read_one(broker, params, w, remaining, total == 0);
+        let record_bytes = data.records.as_ref().map(|r| r.len()).unwrap_or(0);
+        errors |= data.error_code != 0;
+        remaining = remaining.saturating_sub(record_bytes);
+        total += record_bytes;
+        out.push(PartitionOut {
+            wanted: w.clone(),
+            data,
+            record_bytes,
+        });
+    }
+    (out, total, errors)
+}
+
+fn read_one(
+    broker: &Broker,
+    params: &Params,
+    w: &Wanted,
+    remaining: usize,
+    first: bool,
+) -> PartitionData {
+    let base = PartitionData::default()
+        .with_partition_index(w.partition)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_records(Some(Bytes::new()));
+    let fail = |e: ResponseError| base.clone().with_error_code(e.code());
+    if w.unknown_id {
+        return fail(ResponseError::UnknownTopicId);
+    }
+    let Some(partition) = broker.partition(&TopicPartition::new(w.topic.clone(), w.partition))
+    else {
+        return fail(ResponseError::UnknownTopicOrPartition);
+    };
+    let epoch = partition.leader_epoch();
+    let asked = w.fetch.current_leader_epoch;
+    if asked >= 0 && asked < epoch {
+        return fail(ResponseError::FencedLeaderEpoch);
+    }
+    if asked > epoch {
+        return fail(ResponseError::UnknownLeaderEpoch);
+    }
+    let log = &partition.log;
+    let hw = log.high_watermark();
+    // No transactions yet, so the last stable offset is the high watermark.
+    let lso = hw;
+    let upper = if params.read_committed { lso } else { hw };
+    let base = base
+        .with_high_watermark(hw.value())
+        .with_last_stable_offset(lso.value())
+        .with_log_start_offset(log.log_start_offset().value())
+        .with_aborted_transactions(params.read_committed.then(Vec::new));
+    let limit = (w.fetch.max_bytes.max(0) as usize).min(remaining);
+    match log.read(Offset(w.fetch.fetch_offset), limit, upper) {
+        // KIP-74: only the first partition with data may exceed the limits.
+        Ok(records) if records.len() > limit && !first => base,
+        Ok(records) => base.with_records(Some(records)),
+        Err(e) => base.with_error_code(log_error(&e).code()),
+    }
+}
+
+fn assemble(
+    params: Params,
+    parts: Vec<PartitionOut>,
+    mut session: Option<&mut Session>,
+) -> FetchResponse {
+    let mut topics: Vec<FetchableTopicResponse> = Vec::new();
+    for p in parts {
+        if let Some(s) = session.as_deref_mut() {
+            let tp = TopicPartition::new(p.wanted.topic.clone(), p.wanted.partition);
+            if let Some((_, sp)) = s.partitions.values_mut().find(|(t, _)| *t == tp) {
+                let changed = p.record_bytes > 0
+                    || p.data.error_code != 0
+                    || sp.last_high_watermark != p.data.high_watermark
+                    || sp.last_log_start_offset != p.data.log_start_offset;
+                sp.last_high_watermark = p.data.high_watermark;
+                sp.last_log_start_offset = p.data.log_start_offset;
+                if params.incremental && !changed {
+                    continue;
+                }
+            }
+        }
+        let same_topic = topics.last().is_some_and(|t| {
+            if params.by_id {
+                t.topic_id == p.wanted.topic_id
+            } else {
+                t.topic.0.as_str() == p.wanted.topic
+            }
+        });
+        if !same_topic {
+            let mut t = FetchableTopicResponse::default();
+            if params.by_id {
+                t.topic_id = p.wanted.topic_id;
+            } else {
+                t.topic = TopicName(StrBytes::from_string(p.wanted.topic.clone()));
+            }
+            topics.push(t);
+        }
+        if let Some(t) = topics.last_mut() {
+            t.partitions.push(p.data);
+        }
+    }
+    FetchResponse::default().with_responses(topics)
+}

@@ -1,0 +1,193 @@
+//! Produce (key 0): validate each partition's batch, append it in request order, then wait for
+//! durability (group commit) off the connection's critical path and answer.
+
+pub mod legacy;
+mod validate;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use tokio::task::JoinSet;
+
+use super::{Reply, RequestContext};
+use crate::broker::{now_ms, Partition};
+use crate::error::log_error;
+use crate::log::{AppendOutcome, LogError};
+use crate::types::{Offset, TopicPartition};
+
+/// The lowest version the protocol crate decodes; older ones are answered by [`legacy`].
+pub const MIN_DECODABLE_VERSION: i16 = 3;
+
+/// The outcome for one partition before durability is known.
+struct PartitionResult {
+    index: i32,
+    error: Option<(ResponseError, Option<String>)>,
+    base_offset: i64,
+    log_append_time_ms: i64,
+    log_start_offset: i64,
+    /// Set when the append must be durable before the answer.
+    wait: Option<(Arc<Partition>, Offset)>,
+}
+
+impl PartitionResult {
+    fn failed(index: i32, e: ResponseError, message: Option<String>) -> Self {
+        PartitionResult {
+            index,
+            error: Some((e, message)),
+            base_offset: -1,
+            log_append_time_ms: -1,
+            log_start_offset: -1,
+            wait: None,
+        }
+    }
+}
+
+pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
+    let acks = req.acks;
+    let valid_acks = matches!(acks, -1..=1);
+    let mut topics: Vec<(String, Vec<PartitionResult>)> = Vec::with_capacity(req.topic_data.len());
+    for topic in req.topic_data {
+        let name = topic.name.0.to_string();
+        let mut results = Vec::with_capacity(topic.partition_data.len());
+        for p in topic.partition_data {
+            results.push(if !valid_acks {
+                PartitionResult::failed(p.index, ResponseError::InvalidRequiredAcks, None)
+            } else {
+                append_partition(&ctx, &name, p.index, p.records, acks)
+            });
+        }
+        topics.push((name, results));
+    }
+    if acks == 0 {
+        return Reply::NoResponse;
+    }
+    Reply::Later(Box::pin(async move {
+        let topics = wait_durable(topics).await;
+        ctx.respond(&build_response(topics))
+    }))
+}
+
+fn append_partition(
+    ctx: &RequestContext,
+    topic: &str,
+    index: i32,
+    records: Option<Bytes>,
+    acks: i16,
+) -> PartitionResult {
+    let broker = &ctx.broker;
+    let tp = TopicPartition::new(topic, index);
+    let (Some(meta), Some(partition)) = (broker.topic(topic), broker.partition(&tp)) else {
+        return PartitionResult::failed(index, ResponseError::UnknownTopicOrPartition, None);
+    };
+    let topic_config = meta.overrides.effective(&broker.config());
+    let records = records.unwrap_or_default();
+    let checked = match validate::check_batch(&records, &topic_config, now_ms()) {
+        Ok(c) => c,
+        Err((e, msg)) => {
+            tracing::debug!(partition = %tp, error = ?e, msg, "produce rejected");
+            return PartitionResult::failed(index, e, Some(msg));
+        }
+    };
+    let now = now_ms();
+    let append_time = checked.log_append_time.then_some(now);
+    let outcome = partition
+        .log
+        .append(&[records], partition.leader_epoch(), append_time, now);
+    match outcome {
+        Ok(AppendOutcome::Appended {
+            base_offset,
+            last_offset,
+            log_append_time_ms,
+            log_start_offset,
+        }) => PartitionResult {
+            index,
+            error: None,
+            base_offset: base_offset.value(),
+            log_append_time_ms,
+            log_start_offset: log_start_offset.value(),
+            wait: (acks != 0).then(|| (partition.clone(), last_offset.next())),
+        },
+        Ok(AppendOutcome::Duplicate {
+            base_offset,
+            last_offset,
+            log_append_time_ms,
+            log_start_offset,
+        }) => PartitionResult {
+            index,
+            error: None,
+            base_offset: base_offset.value(),
+            log_append_time_ms,
+            log_start_offset: log_start_offset.value(),
+            // The original may still be waiting for its fsync: the retry must not be acknowledged
+            // before it.
+            wait: (acks != 0).then(|| (partition.clone(), last_offset.next())),
+        },
+        Err(e) => {
+            if !matches!(e, LogError::Producer(_)) {
+                tracing::error!(partition = %tp, error = %e, "append failed");
+            }
+            PartitionResult::failed(index, log_error(&e), Some(e.to_string()))
+        }
+    }
+}
+
+async fn wait_durable(
+    mut topics: Vec<(String, Vec<PartitionResult>)>,
+) -> Vec<(String, Vec<PartitionResult>)> {
+    let mut waits = JoinSet::new();
+    for (t, (_, results)) in topics.iter_mut().enumerate() {
+        for (p, r) in results.iter_mut().enumerate() {
+            if let Some((partition, end)) = r.wait.take() {
+                waits.spawn(async move { (t, p, partition.log.wait_durable(end).await) });
+            }
+        }
+    }
+    while let Some(done) = waits.join_next().await {
+        match done {
+            Ok((t, p, Err(e))) => {
+                tracing::error!(error = %e, "flush failed; write not acknowledged");
+                let r = &mut topics[t].1[p];
+                r.error = Some((log_error(&e), Some(e.to_string())));
+                r.base_offset = -1;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "durability wait task failed"),
+        }
+    }
+    topics
+}
+
+fn build_response(topics: Vec<(String, Vec<PartitionResult>)>) -> ProduceResponse {
+    let responses = topics
+        .into_iter()
+        .map(|(name, results)| {
+            TopicProduceResponse::default()
+                .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                    name,
+                )))
+                .with_partition_responses(
+                    results
+                        .into_iter()
+                        .map(|r| {
+                            let (code, message) = match r.error {
+                                Some((e, m)) => (e.code(), m),
+                                None => (0, None),
+                            };
+                            PartitionProduceResponse::default()
+                                .with_index(r.index)
+                                .with_error_code(code)
+                                .with_base_offset(r.base_offset)
+                                .with_log_append_time_ms(r.log_append_time_ms)
+                                .with_log_start_offset(r.log_start_offset)
+                                .with_error_message(message.map(StrBytes::from_string))
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    ProduceResponse::default().with_responses(responses)
+}

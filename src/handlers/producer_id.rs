@@ -1,0 +1,29 @@
+//! InitProducerId (key 22) for idempotent producers.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+
+use super::{Reply, RequestContext};
+
+pub async fn handle(ctx: RequestContext, req: InitProducerIdRequest) -> Reply {
+    let base = InitProducerIdResponse::default()
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    if req.transactional_id.is_some() {
+        // Transactions are not offered yet (no transaction coordinator is advertised); a fatal
+        // error tells the client so instead of letting it retry forever.
+        return ctx.reply(
+            &base.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code()),
+        );
+    }
+    let resp = match ctx.broker.next_producer_id() {
+        Ok(id) => base
+            .with_producer_id(ProducerId(id.0))
+            .with_producer_epoch(0),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot allocate a producer id");
+            base.with_error_code(ResponseError::CoordinatorNotAvailable.code())
+        }
+    };
+    ctx.reply(&resp)
+}

@@ -1,0 +1,149 @@
+//! One client connection: read frames, run each request's in-order part, and write responses in
+//! request order.
+//!
+//! Apache Kafka handles one request per connection at a time. Strata keeps that order for
+//! everything that changes state (a produce request's append happens before the next request is
+//! read) but lets the waiting part of a request (a produce's fsync, a fetch's long poll) overlap
+//! with the requests behind it. The writer task awaits those parts in request order, so clients
+//! still see responses in the order they asked.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tracing::{debug, info_span, Instrument};
+
+use super::frame::{read_frame_body, read_frame_size, FrameError};
+use super::limits::NetworkLimits;
+use crate::broker::Broker;
+use crate::handlers::{self, Reply};
+
+/// What the writer task has to send back, in request order.
+enum Outgoing {
+    Now(Bytes),
+    Later(JoinHandle<Option<Bytes>>),
+    Close,
+}
+
+pub struct ConnectionContext {
+    pub broker: Arc<Broker>,
+    pub limits: Arc<NetworkLimits>,
+    /// Shared budget of buffered request bytes across all connections.
+    pub request_bytes: Arc<Semaphore>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: ConnectionContext) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, writer) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Outgoing>(ctx.limits.max_in_flight_per_connection.max(1));
+    let writer_task = tokio::spawn(write_responses(writer, rx));
+    let mut shutdown = ctx.shutdown.clone();
+    let idle = Duration::from_millis(ctx.limits.idle_timeout_ms.max(1));
+
+    loop {
+        let size = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            _ = tx.closed() => break,
+            r = tokio::time::timeout(idle, read_frame_size(&mut reader, ctx.limits.max_frame_bytes)) => match r {
+                Err(_) => { debug!(%peer, "closing idle connection"); break; }
+                Ok(Ok(Some(size))) => size,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => { log_frame_error(peer, &e); break; }
+            },
+        };
+        let Some(permit) = acquire_budget(&ctx.request_bytes, size).await else {
+            break;
+        };
+        let frame = match tokio::time::timeout(idle, read_frame_body(&mut reader, size)).await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(e)) => {
+                log_frame_error(peer, &e);
+                break;
+            }
+            Err(_) => {
+                debug!(%peer, "closing connection stalled inside a frame");
+                break;
+            }
+        };
+        let outgoing = handle_frame(&ctx.broker, frame, permit).await;
+        let close = matches!(outgoing, Outgoing::Close);
+        if tx.send(outgoing).await.is_err() || close {
+            break;
+        }
+    }
+    drop(tx);
+    let _ = writer_task.await;
+}
+
+async fn handle_frame(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    permit: OwnedSemaphorePermit,
+) -> Outgoing {
+    let span = info_span!(
+        "request",
+        api = tracing::field::Empty,
+        v = tracing::field::Empty,
+        corr = tracing::field::Empty
+    );
+    match handlers::dispatch(broker, frame)
+        .instrument(span.clone())
+        .await
+    {
+        Reply::Now(bytes) => Outgoing::Now(bytes),
+        Reply::NoResponse => Outgoing::Now(Bytes::new()),
+        Reply::Later(fut) => Outgoing::Later(tokio::spawn(
+            async move {
+                let out = fut.await;
+                // The request's bytes (e.g. produced batches) are released only once the
+                // response is built, so the budget covers everything a request pins.
+                drop(permit);
+                out
+            }
+            .instrument(span),
+        )),
+        Reply::Close => Outgoing::Close,
+    }
+}
+
+async fn acquire_budget(budget: &Arc<Semaphore>, size: usize) -> Option<OwnedSemaphorePermit> {
+    let permits = u32::try_from(size).ok()?;
+    budget.clone().acquire_many_owned(permits).await.ok()
+}
+
+async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Outgoing>) {
+    while let Some(out) = rx.recv().await {
+        let bytes = match out {
+            Outgoing::Now(b) => Some(b),
+            Outgoing::Later(handle) => match handle.await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "request task failed; closing connection");
+                    break;
+                }
+            },
+            Outgoing::Close => break,
+        };
+        if let Some(b) = bytes {
+            if !b.is_empty() && writer.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+fn log_frame_error(peer: SocketAddr, e: &FrameError) {
+    match e {
+        FrameError::Io(_) | FrameError::Truncated => debug!(%peer, error = %e, "connection ended"),
+        _ => tracing::warn!(%peer, error = %e, "closing connection after bad frame"),
+    }
+}

@@ -1,0 +1,89 @@
+//! The accept loop: bounded connections, and a shutdown that stops accepting, lets in-flight
+//! requests finish, then returns so the broker can flush its logs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tracing::{info, warn};
+
+use super::connection::{self, ConnectionContext};
+use super::limits::NetworkLimits;
+use crate::broker::Broker;
+
+pub struct Server {
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    limits: Arc<NetworkLimits>,
+}
+
+/// How long shutdown waits for connections to finish their in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Server {
+    pub fn new(listener: TcpListener, broker: Arc<Broker>, limits: NetworkLimits) -> Server {
+        Server {
+            listener,
+            broker,
+            limits: Arc::new(limits),
+        }
+    }
+
+    /// Serves until `stop` resolves, then drains connections.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let max_connections = self.limits.max_connections.max(1);
+        let connections = Arc::new(Semaphore::new(max_connections));
+        // A frame is admitted only when the whole of it fits the budget, so the budget must hold
+        // at least one maximal frame or such a request would wait forever.
+        let budget_bytes = self
+            .limits
+            .max_buffered_request_bytes
+            .max(self.limits.max_frame_bytes)
+            .min(Semaphore::MAX_PERMITS);
+        let request_bytes = Arc::new(Semaphore::new(budget_bytes));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        tokio::pin!(stop);
+
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = &mut stop => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                warn!(%peer, max_connections, "max.connections reached; closing new connection");
+                drop(stream);
+                continue;
+            };
+            let ctx = ConnectionContext {
+                broker: self.broker.clone(),
+                limits: self.limits.clone(),
+                request_bytes: request_bytes.clone(),
+                shutdown: shutdown_rx.clone(),
+            };
+            tokio::spawn(async move {
+                connection::serve(stream, peer, ctx).await;
+                drop(permit);
+            });
+        }
+
+        info!("stopped accepting connections; draining in-flight requests");
+        let _ = shutdown_tx.send(true);
+        self.broker.begin_shutdown();
+        let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(all))
+            .await
+            .is_err()
+        {
+            warn!("some connections did not finish within the drain timeout");
+        }
+    }
+}

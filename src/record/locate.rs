@@ -1,0 +1,34 @@
+//! Finding a record inside a stored batch, for ListOffsets by timestamp.
+
+use crate::record::batch::{BatchHeader, TimestampType};
+use crate::record::validate::records;
+
+/// (offset, timestamp) of the first record whose timestamp is >= `ts`.
+pub fn first_at_or_after(batch: &[u8], ts: i64) -> Option<(i64, i64)> {
+    each_record(batch).find(|(_, t)| *t >= ts)
+}
+
+/// (offset, timestamp) of the record with the largest timestamp; the earliest one on ties, as
+/// Kafka reports.
+pub fn max_timestamp(batch: &[u8]) -> Option<(i64, i64)> {
+    each_record(batch).fold(None, |best: Option<(i64, i64)>, (o, t)| match best {
+        Some((_, bt)) if bt >= t => best,
+        _ => Some((o, t)),
+    })
+}
+
+fn each_record(batch: &[u8]) -> impl Iterator<Item = (i64, i64)> + '_ {
+    let header = BatchHeader::parse(batch).ok();
+    let iter = header.and_then(|_| records(batch).ok());
+    iter.into_iter()
+        .flatten()
+        .map_while(Result::ok)
+        .filter_map(move |r| {
+            let h = header?;
+            let ts = match h.timestamp_type() {
+                TimestampType::LogAppendTime => h.max_timestamp,
+                TimestampType::CreateTime => h.base_timestamp + r.timestamp_delta,
+            };
+            Some((h.base_offset + r.offset_delta as i64, ts))
+        })
+}
