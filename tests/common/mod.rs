@@ -1,0 +1,157 @@
+//! An in-process broker on a loopback port with a temporary data directory, and a raw protocol
+//! client for sending exactly the bytes a test wants.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use strata::broker::Broker;
+use strata::config::BrokerConfig;
+use strata::network::{NetworkLimits, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    pub broker: Arc<Broker>,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestBroker {
+    pub async fn start(limits: NetworkLimits) -> TestBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(dir, limits).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, limits: NetworkLimits) -> TestBroker {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let config = BrokerConfig::from_args(
+            [
+                "strata",
+                "--listen",
+                &addr.to_string(),
+                "--data-dir",
+                dir.path().to_str().expect("utf8 path"),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .expect("config");
+        let broker = Broker::open(config).expect("open broker");
+        let (tx, rx) = oneshot::channel();
+        let server = Server::new(listener, broker.clone(), limits);
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        TestBroker {
+            addr,
+            broker,
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops serving and flushes, as SIGTERM would; returns the data directory for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        assert!(self.broker.flush_all().is_empty());
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+pub struct RawClient {
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    pub async fn connect(addr: SocketAddr) -> RawClient {
+        RawClient {
+            stream: TcpStream::connect(addr).await.expect("connect"),
+        }
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// Reads one response frame; None if the broker closed the connection.
+    pub async fn read_frame(&mut self) -> Option<Bytes> {
+        let mut size = [0u8; 4];
+        match tokio::time::timeout(Duration::from_secs(10), self.stream.read_exact(&mut size)).await
+        {
+            Ok(Ok(_)) => {}
+            _ => return None,
+        }
+        let n = i32::from_be_bytes(size);
+        assert!(n >= 0, "negative response size");
+        let mut body = vec![0u8; n as usize];
+        self.stream.read_exact(&mut body).await.ok()?;
+        Some(Bytes::from(body))
+    }
+
+    /// True once the broker has closed the connection (EOF or reset) within a bounded wait.
+    pub async fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut b)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            _ => false,
+        }
+    }
+
+    pub async fn request<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+        req: &Req,
+    ) -> Option<(i32, Resp)> {
+        let frame = encode_request(key, version, correlation_id, req);
+        self.send_raw(&frame).await;
+        let mut resp = self.read_frame().await?;
+        let header =
+            ResponseHeader::decode(&mut resp, key.response_header_version(version)).ok()?;
+        let body = Resp::decode(&mut resp, version).ok()?;
+        Some((header.correlation_id, body))
+    }
+}
+
+pub fn encode_request<Req: Encodable>(
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    req: &Req,
+) -> Bytes {
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_static_str("strata-test")));
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header
+        .encode(&mut buf, key.request_header_version(version))
+        .expect("header");
+    req.encode(&mut buf, version).expect("body");
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    buf.freeze()
+}
