@@ -113,3 +113,30 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::ROUTES;
+
+    /// docs/compatibility.md lists exactly the advertised keys and versions.
+    #[test]
+    fn compatibility_doc_matches_route_table() {
+        let doc = include_str!("../../docs/compatibility.md");
+        let start = doc.find("<!-- api-table:start -->").expect("table start marker");
+        let end = doc.find("<!-- api-table:end -->").expect("table end marker");
+        let mut documented: Vec<(i16, i16, i16)> = doc[start..end]
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let key = cells.get(1)?.parse::<i16>().ok()?;
+                let (min, max) = cells.get(3)?.split_once('-')?;
+                Some((key, min.parse().ok()?, max.parse().ok()?))
+            })
+            .collect();
+        let mut routed: Vec<(i16, i16, i16)> =
+            ROUTES.iter().map(|r| (r.key as i16, r.min, r.max)).collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+}
