@@ -122,8 +122,12 @@ mod doc_tests {
     #[test]
     fn compatibility_doc_matches_route_table() {
         let doc = include_str!("../../docs/compatibility.md");
-        let start = doc.find("<!-- api-table:start -->").expect("table start marker");
-        let end = doc.find("<!-- api-table:end -->").expect("table end marker");
+        let start = doc
+            .find("<!-- api-table:start -->")
+            .expect("table start marker");
+        let end = doc
+            .find("<!-- api-table:end -->")
+            .expect("table end marker");
         let mut documented: Vec<(i16, i16, i16)> = doc[start..end]
             .lines()
             .filter_map(|l| {
@@ -133,8 +137,10 @@ mod doc_tests {
                 Some((key, min.parse().ok()?, max.parse().ok()?))
             })
             .collect();
-        let mut routed: Vec<(i16, i16, i16)> =
-            ROUTES.iter().map(|r| (r.key as i16, r.min, r.max)).collect();
+        let mut routed: Vec<(i16, i16, i16)> = ROUTES
+            .iter()
+            .map(|r| (r.key as i16, r.min, r.max))
+            .collect();
         documented.sort();
         routed.sort();
         assert_eq!(documented, routed);

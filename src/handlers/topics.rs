@@ -56,6 +56,17 @@ pub async fn create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Rep
             )));
             continue;
         }
+        let node = broker.node_id();
+        if t
+            .assignments
+            .iter()
+            .any(|a| a.broker_ids.is_empty() || a.broker_ids.iter().any(|b| b.0 != node))
+        {
+            results.push(result.with_error_code(ResponseError::InvalidReplicaAssignment.code()).with_error_message(Some(
+                StrBytes::from_string(format!("Replica assignments may only name broker {node}")),
+            )));
+            continue;
+        }
         let (partitions, rf) = if t.assignments.is_empty() {
             (t.num_partitions, t.replication_factor)
         } else {

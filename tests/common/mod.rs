@@ -111,10 +111,10 @@ impl RawClient {
     /// True once the broker has closed the connection (EOF or reset) within a bounded wait.
     pub async fn is_closed(&mut self) -> bool {
         let mut b = [0u8; 1];
-        match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut b)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => true,
-            _ => false,
-        }
+        matches!(
+            tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut b)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
     }
 
     pub async fn request<Req: Encodable, Resp: Decodable>(

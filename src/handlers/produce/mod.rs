@@ -63,7 +63,12 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
         topics.push((name, results));
     }
     if acks == 0 {
-        return Reply::NoResponse;
+        // acks=0 producers read no response; Kafka closes the connection on an error so the
+        // client notices (it refreshes metadata and reconnects).
+        let failed = topics
+            .iter()
+            .any(|(_, results)| results.iter().any(|r| r.error.is_some()));
+        return if failed { Reply::Close } else { Reply::NoResponse };
     }
     Reply::Later(Box::pin(async move {
         let topics = wait_durable(topics).await;
