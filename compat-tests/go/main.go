@@ -1,0 +1,57 @@
+// Command compat-go runs the client-visible scenarios with franz-go and IBM/sarama against one
+// bootstrap address. It prints one line per scenario and "N passed, N failed" per client, and exits
+// non-zero if anything failed.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+type suite struct {
+	name           string
+	passed, failed int
+}
+
+func (s *suite) run(name string, f func() error) {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panic: %v", r)
+			}
+		}()
+		done <- f()
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(90 * time.Second):
+		err = fmt.Errorf("timed out")
+	}
+	if err != nil {
+		s.failed++
+		fmt.Printf("FAIL %s: %s: %v\n", s.name, name, err)
+		return
+	}
+	s.passed++
+	fmt.Printf("PASS %s: %s\n", s.name, name)
+}
+
+func main() {
+	bootstrap := "127.0.0.1:9092"
+	if len(os.Args) > 1 {
+		bootstrap = os.Args[1]
+	}
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	suites := []*suite{franzSuite(bootstrap, run), saramaSuite(bootstrap, run)}
+	failed := 0
+	for _, s := range suites {
+		fmt.Printf("go(%s): %d passed, %d failed\n", s.name, s.passed, s.failed)
+		failed += s.failed
+	}
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
