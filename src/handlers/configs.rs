@@ -26,6 +26,7 @@ type Failure = (ResponseError, String);
 
 pub async fn describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> Reply {
     let broker = &ctx.broker;
+    let version = ctx.version();
     let results = req
         .resources
         .into_iter()
@@ -48,7 +49,7 @@ pub async fn describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) 
             let configs = entries
                 .into_iter()
                 .filter(|e| keys.as_ref().is_none_or(|k| k.contains(&e.name)))
-                .map(|e| to_result(e, req.include_synonyms))
+                .map(|e| to_result(e, req.include_synonyms, version))
                 .collect();
             base.with_configs(configs)
         })
@@ -94,7 +95,11 @@ fn check_broker_name(broker: &Broker, name: &str) -> Result<(), Failure> {
     }
 }
 
-fn to_result(e: ConfigEntry, include_synonyms: bool) -> DescribeConfigsResourceResult {
+fn to_result(
+    e: ConfigEntry,
+    include_synonyms: bool,
+    version: i16,
+) -> DescribeConfigsResourceResult {
     let synonyms = if include_synonyms {
         e.synonyms
             .into_iter()
@@ -118,7 +123,8 @@ fn to_result(e: ConfigEntry, include_synonyms: bool) -> DescribeConfigsResourceR
         .with_read_only(e.read_only)
         .with_config_source(e.source as i8)
         .with_is_sensitive(e.sensitive)
-        .with_config_type(e.config_type as i8)
+        // config_type exists from v3.
+        .with_config_type(if version >= 3 { e.config_type as i8 } else { 0 })
         .with_synonyms(synonyms)
 }
 

@@ -154,6 +154,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
         read_committed: req.isolation_level == READ_COMMITTED,
         by_id,
         incremental,
+        version: v,
     };
     Reply::Later(Box::pin(async move {
         let (resp, session) = long_poll(&broker, params, wanted, session).await;
@@ -173,6 +174,7 @@ struct Params {
     read_committed: bool,
     by_id: bool,
     incremental: bool,
+    version: i16,
 }
 
 async fn long_poll(
@@ -269,7 +271,12 @@ fn read_one(
     let base = base
         .with_high_watermark(hw.value())
         .with_last_stable_offset(lso.value())
-        .with_log_start_offset(log.log_start_offset().value())
+        // log_start_offset exists from v5.
+        .with_log_start_offset(if params.version >= 5 {
+            log.log_start_offset().value()
+        } else {
+            -1
+        })
         .with_aborted_transactions(params.read_committed.then(Vec::new));
     let limit = (w.fetch.max_bytes.max(0) as usize).min(remaining);
     match log.read(Offset(w.fetch.fetch_offset), limit, upper) {

@@ -22,6 +22,7 @@ const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
     let read_committed = req.isolation_level == READ_COMMITTED;
+    let version = ctx.version();
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in req.topics {
         let name = t.name.0.to_string();
@@ -51,7 +52,8 @@ pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
                     Ok(Some((offset, ts))) => base
                         .with_offset(offset)
                         .with_timestamp(ts)
-                        .with_leader_epoch(epoch),
+                        // The field exists from v4 on; older encoders refuse a non-default value.
+                        .with_leader_epoch(if version >= 4 { epoch } else { -1 }),
                     Ok(None) => base,
                     Err(e) => base.with_error_code(log_error(&e).code()),
                 }

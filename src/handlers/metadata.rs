@@ -32,14 +32,14 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> Reply {
         cluster
             .topics
             .values()
-            .map(|t| describe_topic(broker, t))
+            .map(|t| describe_topic(broker, t, v))
             .collect()
     } else {
         let mut out = Vec::new();
         for t in req.topics.unwrap_or_default() {
             out.push(match t.name {
-                Some(name) => by_name(broker, name.0.as_str(), allow_auto_create),
-                None => by_id(broker, t.topic_id),
+                Some(name) => by_name(broker, name.0.as_str(), allow_auto_create, v),
+                None => by_id(broker, t.topic_id, v),
             });
         }
         out
@@ -52,14 +52,15 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> Reply {
             .with_node_id(node)
             .with_host(StrBytes::from_string(host))
             .with_port(port as i32)])
-        .with_cluster_id(Some(StrBytes::from_string(broker.cluster_id())))
-        .with_controller_id(node)
+        // cluster_id exists from v2, controller_id from v1.
+        .with_cluster_id((v >= 2).then(|| StrBytes::from_string(broker.cluster_id())))
+        .with_controller_id(if v >= 1 { node } else { BrokerId(-1) })
         .with_topics(topics)
         .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED);
     ctx.reply(&resp)
 }
 
-fn by_name(broker: &Broker, name: &str, allow_auto_create: bool) -> MetadataResponseTopic {
+fn by_name(broker: &Broker, name: &str, allow_auto_create: bool, v: i16) -> MetadataResponseTopic {
     let error = |e: ResponseError| {
         MetadataResponseTopic::default()
             .with_name(Some(TopicName(StrBytes::from_string(name.to_string()))))
@@ -75,16 +76,16 @@ fn by_name(broker: &Broker, name: &str, allow_auto_create: bool) -> MetadataResp
         Ok(broker.topic(name))
     };
     match found {
-        Ok(Some(t)) => describe_topic(broker, &t),
+        Ok(Some(t)) => describe_topic(broker, &t, v),
         Ok(None) => error(ResponseError::UnknownTopicOrPartition),
         Err(e) => error(topic_error(&e)),
     }
 }
 
-fn by_id(broker: &Broker, id: Uuid) -> MetadataResponseTopic {
+fn by_id(broker: &Broker, id: Uuid, v: i16) -> MetadataResponseTopic {
     let found = broker.cluster().topic_by_id(id).cloned();
     match found {
-        Some(t) => describe_topic(broker, &t),
+        Some(t) => describe_topic(broker, &t, v),
         None => MetadataResponseTopic::default()
             .with_topic_id(id)
             .with_error_code(ResponseError::UnknownTopicId.code())
@@ -92,7 +93,8 @@ fn by_id(broker: &Broker, id: Uuid) -> MetadataResponseTopic {
     }
 }
 
-pub fn describe_topic(broker: &Broker, t: &TopicMeta) -> MetadataResponseTopic {
+/// Fields newer than `v` are left at their defaults: the encoder refuses anything else.
+pub fn describe_topic(broker: &Broker, t: &TopicMeta, v: i16) -> MetadataResponseTopic {
     let node = BrokerId(broker.node_id());
     let partitions = (0..t.partition_count())
         .map(|p| {
@@ -103,15 +105,15 @@ pub fn describe_topic(broker: &Broker, t: &TopicMeta) -> MetadataResponseTopic {
             MetadataResponsePartition::default()
                 .with_partition_index(p)
                 .with_leader_id(node)
-                .with_leader_epoch(epoch)
+                .with_leader_epoch(if v >= 7 { epoch } else { -1 })
                 .with_replica_nodes(vec![node])
                 .with_isr_nodes(vec![node])
         })
         .collect();
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
-        .with_topic_id(t.id)
-        .with_is_internal(names::is_internal(&t.name))
+        .with_topic_id(if v >= 10 { t.id } else { Uuid::nil() })
+        .with_is_internal(v >= 1 && names::is_internal(&t.name))
         .with_partitions(partitions)
         .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
 }

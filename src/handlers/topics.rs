@@ -57,14 +57,17 @@ pub async fn create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Rep
             continue;
         }
         let node = broker.node_id();
-        if t
-            .assignments
+        if t.assignments
             .iter()
             .any(|a| a.broker_ids.is_empty() || a.broker_ids.iter().any(|b| b.0 != node))
         {
-            results.push(result.with_error_code(ResponseError::InvalidReplicaAssignment.code()).with_error_message(Some(
-                StrBytes::from_string(format!("Replica assignments may only name broker {node}")),
-            )));
+            results.push(
+                result
+                    .with_error_code(ResponseError::InvalidReplicaAssignment.code())
+                    .with_error_message(Some(StrBytes::from_string(format!(
+                        "Replica assignments may only name broker {node}"
+                    )))),
+            );
             continue;
         }
         let (partitions, rf) = if t.assignments.is_empty() {
@@ -100,10 +103,18 @@ pub async fn create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Rep
         };
         results.push(match outcome {
             Ok((count, meta)) => {
-                let mut r = result.with_num_partitions(count).with_replication_factor(1);
+                // num_partitions, replication_factor and configs exist from v5, topic_id from v7.
+                let v = ctx.version();
+                let mut r = if v >= 5 {
+                    result.with_num_partitions(count).with_replication_factor(1)
+                } else {
+                    result
+                };
                 if let Some(meta) = meta {
-                    r.topic_id = meta.id;
-                    if ctx.version() >= 5 {
+                    if v >= 7 {
+                        r.topic_id = meta.id;
+                    }
+                    if v >= 5 {
                         let config = broker.config();
                         r.configs = Some(
                             meta.overrides
@@ -166,11 +177,16 @@ pub async fn delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Rep
         match broker.delete_topic(&resolved) {
             Ok(meta) => {
                 r.name = Some(name_of(&meta.name));
-                r.topic_id = meta.id;
+                // topic_id exists from v6, error_message from v5.
+                if ctx.version() >= 6 {
+                    r.topic_id = meta.id;
+                }
             }
             Err(e) => {
                 r.error_code = topic_error(&e).code();
-                r.error_message = Some(StrBytes::from_string(e.to_string()));
+                if ctx.version() >= 5 {
+                    r.error_message = Some(StrBytes::from_string(e.to_string()));
+                }
             }
         }
         results.push(r);

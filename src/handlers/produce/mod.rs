@@ -68,11 +68,15 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
         let failed = topics
             .iter()
             .any(|(_, results)| results.iter().any(|r| r.error.is_some()));
-        return if failed { Reply::Close } else { Reply::NoResponse };
+        return if failed {
+            Reply::Close
+        } else {
+            Reply::NoResponse
+        };
     }
     Reply::Later(Box::pin(async move {
         let topics = wait_durable(topics).await;
-        ctx.respond(&build_response(topics))
+        ctx.respond(&build_response(topics, ctx.version()))
     }))
 }
 
@@ -166,7 +170,7 @@ async fn wait_durable(
     topics
 }
 
-fn build_response(topics: Vec<(String, Vec<PartitionResult>)>) -> ProduceResponse {
+fn build_response(topics: Vec<(String, Vec<PartitionResult>)>, version: i16) -> ProduceResponse {
     let responses = topics
         .into_iter()
         .map(|(name, results)| {
@@ -187,8 +191,17 @@ fn build_response(topics: Vec<(String, Vec<PartitionResult>)>) -> ProduceRespons
                                 .with_error_code(code)
                                 .with_base_offset(r.base_offset)
                                 .with_log_append_time_ms(r.log_append_time_ms)
-                                .with_log_start_offset(r.log_start_offset)
-                                .with_error_message(message.map(StrBytes::from_string))
+                                // log_start_offset exists from v5, error_message from v8.
+                                .with_log_start_offset(if version >= 5 {
+                                    r.log_start_offset
+                                } else {
+                                    -1
+                                })
+                                .with_error_message(if version >= 8 {
+                                    message.map(StrBytes::from_string)
+                                } else {
+                                    None
+                                })
                         })
                         .collect(),
                 )
