@@ -380,7 +380,10 @@ mod tests {
     #[test]
     fn truncated_and_mismatched_lengths_are_rejected() {
         let b = build_batch(0, 1_000, &[b"abc"], -1, -1, -1);
-        assert!(matches!(validate(&b[..HEADER_LEN - 1]), Err(BatchError::TooShort(_))));
+        assert!(matches!(
+            validate(&b[..HEADER_LEN - 1]),
+            Err(BatchError::TooShort(_))
+        ));
         assert!(matches!(
             validate(&b[..b.len() - 1]),
             Err(BatchError::LengthMismatch { .. })
