@@ -211,7 +211,7 @@ impl Broker {
             let effective = t.overrides.effective(&config);
             for p in 0..t.partition_count() {
                 if let Some(part) = self.partition(&TopicPartition::new(t.name.clone(), p)) {
-                    part.log.set_config(partitions::log_config(&effective));
+                    part.set_config(effective.clone());
                 }
             }
         }

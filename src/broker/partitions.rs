@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -15,6 +15,9 @@ pub struct Partition {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
     leader_epoch: AtomicI32,
+    /// The topic's effective configuration, kept here so the produce path reads it without
+    /// touching cluster metadata.
+    config: RwLock<Arc<TopicConfig>>,
     pub log: PartitionLog,
 }
 
@@ -37,8 +40,22 @@ impl Partition {
             tp,
             topic_id,
             leader_epoch: AtomicI32::new(leader_epoch),
+            config: RwLock::new(Arc::new(config.clone())),
             log,
         })
+    }
+
+    pub fn config(&self) -> Arc<TopicConfig> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Applies a changed topic configuration to this partition and its log.
+    pub fn set_config(&self, config: TopicConfig) {
+        self.log.set_config(log_config(&config));
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
     }
 
     pub fn leader_epoch(&self) -> i32 {

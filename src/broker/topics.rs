@@ -257,8 +257,7 @@ impl Broker {
         let effective = meta.overrides.effective(&self.config());
         for p in 0..meta.partition_count() {
             if let Some(part) = self.partition(&TopicPartition::new(name, p)) {
-                part.log
-                    .set_config(super::partitions::log_config(&effective));
+                part.set_config(effective.clone());
             }
         }
         Ok(())

@@ -89,10 +89,10 @@ fn append_partition(
 ) -> PartitionResult {
     let broker = &ctx.broker;
     let tp = TopicPartition::new(topic, index);
-    let (Some(meta), Some(partition)) = (broker.topic(topic), broker.partition(&tp)) else {
+    let Some(partition) = broker.partition(&tp) else {
         return PartitionResult::failed(index, ResponseError::UnknownTopicOrPartition, None);
     };
-    let topic_config = meta.overrides.effective(&broker.config());
+    let topic_config = partition.config();
     let records = records.unwrap_or_default();
     let checked = match validate::check_batch(&records, &topic_config, now_ms()) {
         Ok(c) => c,
