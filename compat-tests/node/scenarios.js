@@ -81,11 +81,11 @@ async function main() {
     const cfg = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic }] });
     const entry = cfg.resources[0].configEntries.find((e) => e.configName === 'retention.ms');
     check(entry && entry.configValue === '3600000', 'retention.ms described');
-    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
-    check((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length === 3, '3 partitions');
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '6' }] });
     const after = await admin.fetchTopicOffsets(topic);
     check(after.find((p) => p.partition === 0).low === '6', 'low watermark 6');
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+    check((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length === 3, '3 partitions');
     await admin.deleteTopics({ topics: [topic] });
     check(!(await admin.listTopics()).includes(topic), 'deleted');
   });
