@@ -1,0 +1,554 @@
+//! [`PartitionLog`]: appends, reads, durability and housekeeping for one partition.
+//!
+//! One mutex guards the segment list and producer state; appends hold it while they check
+//! idempotence, assign offsets and write, so a retried batch can never be written twice. Reads
+//! take it only to find a file and a size, and read outside it. fsyncs run outside it too, one at
+//! a time per log (group commit): appends that arrive while an fsync runs are covered by the next.
+
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::checkpoint;
+use super::recovery::{
+    self, CLEAN_SHUTDOWN_FILE, EPOCHS_FILE, LOG_START_FILE, RECOVERY_POINT_FILE,
+};
+use super::segment::{BatchInfo, Segment};
+use super::{AppendOutcome, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
+use crate::producer::{ProducerStateManager, SequenceCheck};
+use crate::record::batch::{self, BatchHeader, HEADER_LEN};
+use crate::types::Offset;
+
+struct State {
+    config: LogConfig,
+    /// Sorted by base offset, contiguous; the last one is active. Never empty.
+    segments: Vec<Segment>,
+    log_start: i64,
+    log_end: i64,
+    producers: ProducerStateManager,
+    epochs: Vec<(i32, i64)>,
+    unflushed_messages: u64,
+    last_flush_ms: i64,
+    offline: bool,
+    /// A clean-shutdown marker is on disk; it must go before the log changes again, or a later
+    /// start would trust an end offset that is no longer true.
+    clean_marker: bool,
+}
+
+impl State {
+    fn active(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    fn segment_for(&self, offset: i64) -> Option<&Segment> {
+        let i = self.segments.partition_point(|s| s.base_offset <= offset);
+        i.checked_sub(1).map(|i| &self.segments[i])
+    }
+}
+
+pub struct PartitionLog {
+    dir: PathBuf,
+    state: Mutex<State>,
+    /// Offsets below this are on disk.
+    durable_end: AtomicI64,
+    log_end: AtomicI64,
+    /// Held by the one task running an fsync for this log.
+    sync_lock: tokio::sync::Mutex<()>,
+    data_advanced: Arc<Notify>,
+}
+
+impl PartitionLog {
+    pub fn open(
+        dir: PathBuf,
+        config: LogConfig,
+        now_ms: i64,
+        data_advanced: Arc<Notify>,
+    ) -> Result<PartitionLog, LogError> {
+        let r = recovery::open(&dir, &config, now_ms)?;
+        let log_end = r.segments.last().map(|s| s.next_offset).unwrap_or(0);
+        if r.truncated_bytes > 0 {
+            tracing::warn!(dir = %dir.display(), bytes = r.truncated_bytes, log_end, "recovered log after truncating its tail");
+        }
+        let state = State {
+            config,
+            segments: r.segments,
+            log_start: r.log_start,
+            log_end,
+            producers: r.producers,
+            epochs: r.epochs,
+            unflushed_messages: 0,
+            last_flush_ms: now_ms,
+            offline: false,
+            clean_marker: false,
+        };
+        Ok(PartitionLog {
+            dir,
+            state: Mutex::new(state),
+            durable_end: AtomicI64::new(log_end),
+            log_end: AtomicI64::new(log_end),
+            sync_lock: tokio::sync::Mutex::new(()),
+            data_advanced,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_config(&self, config: LogConfig) {
+        self.lock().config = config;
+    }
+
+    pub fn append(
+        &self,
+        batches: &[Bytes],
+        leader_epoch: i32,
+        log_append_time_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<AppendOutcome, LogError> {
+        let mut st = self.lock();
+        if st.offline {
+            return Err(LogError::Offline);
+        }
+        self.invalidate_clean_marker(&mut st)?;
+        let mut first_base = None;
+        let mut last = st.log_end - 1;
+        for bytes in batches {
+            let h = BatchHeader::parse(bytes).map_err(|e| LogError::Corrupt(e.to_string()))?;
+            if let SequenceCheck::Duplicate {
+                base_offset,
+                last_offset,
+                append_time_ms,
+            } = st.producers.check(&h)?
+            {
+                if batches.len() == 1 {
+                    return Ok(AppendOutcome::Duplicate {
+                        base_offset,
+                        last_offset,
+                        log_append_time_ms: append_time_ms,
+                        log_start_offset: Offset(st.log_start),
+                    });
+                }
+                continue;
+            }
+            if bytes.len() as u64 > MAX_SEGMENT_BYTES || bytes.len() < HEADER_LEN {
+                return Err(LogError::BatchTooLarge(bytes.len()));
+            }
+            self.maybe_roll(&mut st, bytes.len() as u64, now_ms)?;
+            let base = st.log_end;
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(&bytes[..HEADER_LEN]);
+            batch::set_base_offset(&mut header, base);
+            batch::set_partition_leader_epoch(&mut header, leader_epoch);
+            if let Some(t) = log_append_time_ms {
+                set_log_append_time(&mut header, &bytes[HEADER_LEN..], t);
+            }
+            let written =
+                BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
+            let interval = st.config.index_interval_bytes;
+            if let Err(e) = st.active().append(
+                &header,
+                &bytes[HEADER_LEN..],
+                BatchInfo::of(&written),
+                interval,
+            ) {
+                // A partial write may be on disk; recovery will cut it. Refuse further appends.
+                st.offline = true;
+                return Err(e.into());
+            }
+            if st.epochs.last().map(|e| e.0) != Some(leader_epoch) {
+                st.epochs.push((leader_epoch, base));
+                let epochs = st.epochs.clone();
+                checkpoint::write_epochs(&self.dir.join(EPOCHS_FILE), &epochs)?;
+            }
+            st.producers
+                .apply(&written, log_append_time_ms.unwrap_or(-1));
+            st.log_end = written.last_offset() + 1;
+            st.unflushed_messages += written.record_count.max(0) as u64;
+            first_base.get_or_insert(base);
+            last = written.last_offset();
+        }
+        let log_end = st.log_end;
+        let policy = st.config.flush;
+        let log_start = st.log_start;
+        drop(st);
+        self.log_end.fetch_max(log_end, Ordering::AcqRel);
+        if matches!(policy, FlushPolicy::Interval { .. }) {
+            self.data_advanced.notify_waiters();
+        }
+        Ok(AppendOutcome::Appended {
+            base_offset: Offset(first_base.unwrap_or(log_end)),
+            last_offset: Offset(last),
+            log_append_time_ms: log_append_time_ms.unwrap_or(-1),
+            log_start_offset: Offset(log_start),
+        })
+    }
+
+    /// Rolls to a new segment when the active one is full or old enough. The rolled segment is
+    /// fsynced and its indexes written first, so everything below the new recovery point is
+    /// trusted after a crash.
+    fn maybe_roll(&self, st: &mut State, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+        let cfg = st.config;
+        let active = st.active();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let full = active.size as u64 + incoming > cfg.segment_bytes.min(MAX_SEGMENT_BYTES);
+        let index_full = active.index.bytes() + 12 > cfg.max_index_bytes as usize;
+        let old = cfg.segment_ms >= 0 && now_ms - active.created_ms >= cfg.segment_ms;
+        if full || index_full || old {
+            self.roll(st, now_ms)?;
+        }
+        Ok(())
+    }
+
+    fn invalidate_clean_marker(&self, st: &mut State) -> Result<(), LogError> {
+        if st.clean_marker {
+            match fs::remove_file(self.dir.join(CLEAN_SHUTDOWN_FILE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+            File::open(&self.dir)?.sync_all()?;
+            st.clean_marker = false;
+        }
+        Ok(())
+    }
+
+    fn roll(&self, st: &mut State, now_ms: i64) -> Result<(), LogError> {
+        self.invalidate_clean_marker(st)?;
+        let active = st.active();
+        active.file.sync_data()?;
+        active.write_indexes()?;
+        let base = st.log_end;
+        let seg = Segment::create(&self.dir, base, now_ms)?;
+        st.segments.push(seg);
+        st.producers.write_snapshot(&self.dir, Offset(base))?;
+        checkpoint::write_i64(&self.dir.join(RECOVERY_POINT_FILE), base)?;
+        Ok(())
+    }
+
+    pub async fn wait_durable(&self, end_offset: Offset) -> Result<(), LogError> {
+        loop {
+            if self.durable_end.load(Ordering::Acquire) >= end_offset.value() {
+                return Ok(());
+            }
+            let _one_syncer = self.sync_lock.lock().await;
+            if self.durable_end.load(Ordering::Acquire) >= end_offset.value() {
+                return Ok(());
+            }
+            let (file, target) = {
+                let mut st = self.lock();
+                if st.offline {
+                    return Err(LogError::Offline);
+                }
+                if matches!(st.config.flush, FlushPolicy::Interval { .. }) {
+                    return Ok(());
+                }
+                (st.active().file.clone(), st.log_end)
+            };
+            match tokio::task::spawn_blocking(move || file.sync_data()).await {
+                Ok(Ok(())) => self.advance_durable(target),
+                Ok(Err(e)) => {
+                    self.lock().offline = true;
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    self.lock().offline = true;
+                    return Err(LogError::Io(std::io::Error::other(e)));
+                }
+            }
+        }
+    }
+
+    fn advance_durable(&self, target: i64) {
+        let before = self.durable_end.fetch_max(target, Ordering::AcqRel);
+        if target > before {
+            self.data_advanced.notify_waiters();
+        }
+    }
+
+    pub fn flush_if_due(&self, now_ms: i64) -> Result<(), LogError> {
+        let (file, target) = {
+            let mut st = self.lock();
+            let FlushPolicy::Interval { messages, ms } = st.config.flush else {
+                return Ok(());
+            };
+            if st.offline || st.unflushed_messages == 0 {
+                return Ok(());
+            }
+            if st.unflushed_messages < messages && now_ms - st.last_flush_ms < ms as i64 {
+                return Ok(());
+            }
+            st.unflushed_messages = 0;
+            st.last_flush_ms = now_ms;
+            (st.active().file.clone(), st.log_end)
+        };
+        if let Err(e) = file.sync_data() {
+            self.lock().offline = true;
+            return Err(e.into());
+        }
+        self.advance_durable(target);
+        Ok(())
+    }
+
+    /// Clean shutdown: data, indexes, producer snapshot and the marker that lets the next start
+    /// skip the scan.
+    pub fn flush(&self) -> Result<(), LogError> {
+        let mut st = self.lock();
+        if st.offline {
+            return Err(LogError::Offline);
+        }
+        let end = st.log_end;
+        let active = st.active();
+        active.file.sync_data()?;
+        active.write_indexes()?;
+        st.producers.write_snapshot(&self.dir, Offset(end))?;
+        checkpoint::write_i64(&self.dir.join(CLEAN_SHUTDOWN_FILE), end)?;
+        st.clean_marker = true;
+        drop(st);
+        self.advance_durable(end);
+        Ok(())
+    }
+
+    pub fn log_start_offset(&self) -> Offset {
+        Offset(self.lock().log_start)
+    }
+
+    pub fn log_end_offset(&self) -> Offset {
+        Offset(self.log_end.load(Ordering::Acquire))
+    }
+
+    pub fn high_watermark(&self) -> Offset {
+        let end = self.log_end.load(Ordering::Acquire);
+        match self.lock().config.flush {
+            FlushPolicy::EveryAppend => Offset(self.durable_end.load(Ordering::Acquire).min(end)),
+            FlushPolicy::Interval { .. } => Offset(end),
+        }
+    }
+
+    pub fn read(
+        &self,
+        offset: Offset,
+        max_bytes: usize,
+        upper_bound: Offset,
+    ) -> Result<Bytes, LogError> {
+        let offset = offset.value();
+        let (file, position, size, bound) = {
+            let st = self.lock();
+            if offset < st.log_start || offset > st.log_end {
+                return Err(LogError::OffsetOutOfRange {
+                    offset,
+                    log_start: st.log_start,
+                    log_end: st.log_end,
+                });
+            }
+            if offset == st.log_end {
+                return Ok(Bytes::new());
+            }
+            let Some(seg) = st.segment_for(offset) else {
+                return Ok(Bytes::new());
+            };
+            let relative = (offset - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
+            (
+                seg.file.clone(),
+                seg.index.position_for(relative),
+                seg.size,
+                upper_bound.value().min(st.log_end),
+            )
+        };
+        let out = Segment::read_batches(&file, position, size, offset, max_bytes, bound, true)?;
+        Ok(Bytes::from(out))
+    }
+
+    pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>, LogError> {
+        let candidates: Vec<(i64, u32, u32, Arc<std::fs::File>)> = {
+            let st = self.lock();
+            st.segments
+                .iter()
+                .filter(|s| s.largest_timestamp >= ts && s.next_offset > st.log_start)
+                .map(|s| {
+                    let rel = s.index.relative_for_time(ts);
+                    (
+                        s.base_offset,
+                        s.index.position_for(rel),
+                        s.size,
+                        s.file.clone(),
+                    )
+                })
+                .collect()
+        };
+        let log_start = self.log_start_offset().value();
+        let end = self.log_end.load(Ordering::Acquire);
+        for (_, position, size, file) in candidates {
+            if let Some(b) = scan_for(&file, position, size, |h| {
+                h.max_timestamp >= ts && h.last_offset() >= log_start
+            })? {
+                return Ok(Some(b)).map(|b: Option<Bytes>| b.filter(|_| end > 0));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn max_timestamp_batch(&self) -> Result<Option<Bytes>, LogError> {
+        let target = {
+            let st = self.lock();
+            st.segments
+                .iter()
+                .filter(|s| s.largest_timestamp_batch >= st.log_start)
+                .fold(None, |best: Option<(i64, i64)>, s| match best {
+                    Some((ts, _)) if ts >= s.largest_timestamp => best,
+                    _ => Some((s.largest_timestamp, s.largest_timestamp_batch)),
+                })
+        };
+        match target {
+            Some((_, offset)) => Ok(Some(self.read(Offset(offset), 1, self.log_end_offset())?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, Offset) {
+        let st = self.lock();
+        let i = st.epochs.partition_point(|(e, _)| *e <= epoch);
+        if i == 0 {
+            return (-1, Offset(-1));
+        }
+        let found = st.epochs[i - 1].0;
+        let end = st
+            .epochs
+            .get(i)
+            .map(|(_, start)| *start)
+            .unwrap_or(st.log_end);
+        (found, Offset(end))
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.lock().epochs.last().map(|e| e.0)
+    }
+
+    pub fn delete_records_before(&self, offset: Offset) -> Result<Offset, LogError> {
+        let offset = offset.value();
+        let hw = self.high_watermark().value();
+        let mut st = self.lock();
+        if offset < 0 || offset > hw {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start: st.log_start,
+                log_end: hw,
+            });
+        }
+        if offset <= st.log_start {
+            return Ok(Offset(st.log_start));
+        }
+        st.log_start = offset;
+        checkpoint::write_i64(&self.dir.join(LOG_START_FILE), offset)?;
+        if offset >= st.log_end && !st.active().is_empty() {
+            // Everything is deleted: start a fresh segment so the old one can go.
+            self.roll(&mut st, crate::broker::now_ms())?;
+        }
+        delete_segments_below_start(&mut st);
+        Ok(Offset(st.log_start))
+    }
+
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        let mut st = self.lock();
+        if st.offline {
+            return Ok(0);
+        }
+        let cfg = st.config;
+        let active = st.active();
+        if !active.is_empty() && cfg.segment_ms >= 0 && now_ms - active.created_ms >= cfg.segment_ms
+        {
+            self.roll(&mut st, now_ms)?;
+        }
+        let mut deleted = 0;
+        while st.segments.len() > 1 {
+            let total: u64 = st.segments.iter().map(|s| s.size as u64).sum();
+            let first = &st.segments[0];
+            let expired =
+                cfg.retention_ms >= 0 && first.largest_timestamp < now_ms - cfg.retention_ms;
+            let oversized =
+                cfg.retention_bytes >= 0 && total - first.size as u64 >= cfg.retention_bytes as u64;
+            if !(expired || oversized) {
+                break;
+            }
+            let seg = st.segments.remove(0);
+            seg.delete_files();
+            deleted += 1;
+        }
+        if deleted > 0 {
+            let first = st.segments[0].base_offset;
+            if first > st.log_start {
+                st.log_start = first;
+                checkpoint::write_i64(&self.dir.join(LOG_START_FILE), first)?;
+            }
+            let start = st.log_start;
+            ProducerStateManager::clean_snapshots(&self.dir, Offset(start))?;
+        }
+        Ok(deleted)
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().segments.iter().map(|s| s.size as u64).sum()
+    }
+
+    pub fn delete(self) -> Result<(), LogError> {
+        drop(self.state);
+        fs::remove_dir_all(&self.dir)?;
+        Ok(())
+    }
+}
+
+fn delete_segments_below_start(st: &mut State) {
+    while st.segments.len() > 1 && st.segments[1].base_offset <= st.log_start {
+        let seg = st.segments.remove(0);
+        seg.delete_files();
+    }
+}
+
+/// LogAppendTime: the max timestamp becomes the broker's clock and the CRC, which covers the
+/// attributes and timestamps, is recomputed over the new header and the untouched records.
+fn set_log_append_time(header: &mut [u8; HEADER_LEN], rest: &[u8], now_ms: i64) {
+    const ATTRIBUTES: usize = 21;
+    const MAX_TIMESTAMP: usize = 35;
+    const TIMESTAMP_TYPE_BIT: i16 = 0x08;
+    let attributes =
+        i16::from_be_bytes([header[ATTRIBUTES], header[ATTRIBUTES + 1]]) | TIMESTAMP_TYPE_BIT;
+    header[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
+    header[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&header[batch::CRC_START..]), rest);
+    header[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// The first whole batch from `position` matching `pred`.
+fn scan_for(
+    file: &std::fs::File,
+    mut position: u32,
+    size: u32,
+    pred: impl Fn(&BatchHeader) -> bool,
+) -> Result<Option<Bytes>, LogError> {
+    use std::os::unix::fs::FileExt;
+    let mut header = [0u8; HEADER_LEN];
+    while size.saturating_sub(position) >= HEADER_LEN as u32 {
+        file.read_exact_at(&mut header, position as u64)?;
+        let h = BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let len = h.total_len() as u32;
+        if len < HEADER_LEN as u32 || len > size - position {
+            return Err(LogError::Corrupt(format!(
+                "batch at position {position} overruns its segment"
+            )));
+        }
+        if pred(&h) {
+            let mut out = vec![0u8; len as usize];
+            file.read_exact_at(&mut out, position as u64)?;
+            return Ok(Some(Bytes::from(out)));
+        }
+        position += len;
+    }
+    Ok(None)
+}

@@ -1,0 +1,195 @@
+//! Opening a partition directory: which segments to trust, which to scan, and rebuilding the
+//! producer state and leader-epoch cache up to the recovered log end.
+//!
+//! After a clean shutdown every segment's indexes are loaded without reading the data. After a
+//! crash, segments below the recovery point (fsynced when they were rolled) are trusted the same
+//! way and only the segments from the recovery point on are scanned batch by batch: CRC, sizes and
+//! consecutive offsets. The first bad or incomplete batch ends the log; everything after it,
+//! including later segments, is removed.
+
+use std::fs;
+use std::path::Path;
+
+use super::checkpoint;
+use super::segment::{file_name, Segment};
+use super::{LogConfig, LogError, MAX_SEGMENT_BYTES};
+use crate::producer::ProducerStateManager;
+use crate::record::batch::{BatchHeader, HEADER_LEN};
+use crate::types::Offset;
+
+pub const LOG_START_FILE: &str = "log-start-offset";
+pub const RECOVERY_POINT_FILE: &str = "recovery-point";
+pub const EPOCHS_FILE: &str = "leader-epoch-checkpoint";
+pub const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";
+
+pub struct Recovered {
+    pub segments: Vec<Segment>,
+    pub log_start: i64,
+    pub producers: ProducerStateManager,
+    pub epochs: Vec<(i32, i64)>,
+    /// Bytes removed from torn or corrupt tails.
+    pub truncated_bytes: u64,
+}
+
+fn segment_bases(dir: &Path) -> std::io::Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(stem) = name.strip_suffix(".log") {
+            if stem.len() == 20 {
+                if let Ok(b) = stem.parse::<i64>() {
+                    bases.push(b);
+                }
+            }
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, LogError> {
+    fs::create_dir_all(dir)?;
+    let clean_end = checkpoint::read_i64(&dir.join(CLEAN_SHUTDOWN_FILE));
+    let recovery_point = checkpoint::read_i64(&dir.join(RECOVERY_POINT_FILE)).unwrap_or(0);
+    let stored_start = checkpoint::read_i64(&dir.join(LOG_START_FILE));
+    let bases = segment_bases(dir)?;
+    let max_batch = MAX_SEGMENT_BYTES as usize;
+
+    let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
+    let mut truncated_bytes = 0u64;
+    for (i, &base) in bases.iter().enumerate() {
+        let expected_base = segments.last().map(|s: &Segment| s.next_offset);
+        if expected_base.is_some_and(|e| e != base) {
+            // A gap or overlap between segments: nothing from here on can be trusted.
+            truncated_bytes += remove_segments_from(dir, &bases[i..]);
+            break;
+        }
+        let mut seg = Segment::open(dir, base, now_ms)?;
+        let next_base = bases.get(i + 1).copied();
+        let trusted_end = match (clean_end, next_base) {
+            (_, Some(n)) if clean_end.is_some() || base < recovery_point => Some(n),
+            (Some(end), None) => Some(end),
+            _ => None,
+        };
+        let loaded = match trusted_end {
+            Some(end) => {
+                let largest = (-1, -1);
+                seg.load_indexes(end, largest)? && seg.size as u64 == seg.file.metadata()?.len()
+            }
+            None => false,
+        };
+        if loaded {
+            if let Some((ts, rel)) = seg.index.times.last().copied() {
+                seg.largest_timestamp = ts;
+                seg.largest_timestamp_batch = base + rel as i64;
+            }
+        } else {
+            let cut = seg.recover(config.index_interval_bytes, max_batch)?;
+            truncated_bytes += cut;
+            if cut > 0 {
+                tracing::warn!(dir = %dir.display(), segment = base, bytes = cut, "truncated a torn or corrupt log tail");
+                segments.push(seg);
+                truncated_bytes += remove_segments_from(dir, &bases[i + 1..]);
+                break;
+            }
+        }
+        segments.push(seg);
+    }
+    // An empty leading segment directly followed by nothing is fine; an empty log gets one
+    // segment at its start offset.
+    if segments.is_empty() {
+        let start = stored_start.unwrap_or(0).max(0);
+        segments.push(Segment::create(dir, start, now_ms)?);
+    }
+    let first_base = segments[0].base_offset;
+    let log_end = segments.last().map(|s| s.next_offset).unwrap_or(first_base);
+    let log_start = stored_start
+        .unwrap_or(first_base)
+        .clamp(first_base, log_end);
+
+    let epochs = match checkpoint::read_epochs(&dir.join(EPOCHS_FILE)) {
+        Some(mut e) if !e.is_empty() || log_end == log_start => {
+            e.retain(|(_, start)| *start < log_end);
+            e
+        }
+        _ => rebuild_epochs(&segments)?,
+    };
+
+    let (mut producers, snapshot) = ProducerStateManager::load(dir, Offset(log_end))?;
+    let replay_from = snapshot.map(|o| o.value()).unwrap_or(log_start);
+    for_each_header(&segments, replay_from, |h| {
+        producers.apply(&h, h.max_timestamp)
+    })?;
+
+    // Whatever survived the crash in the page cache is made durable before anything is served.
+    if let Some(active) = segments.last() {
+        active.file.sync_all()?;
+    }
+    if let Some(active) = segments.last() {
+        checkpoint::write_i64(&dir.join(RECOVERY_POINT_FILE), active.base_offset)?;
+    }
+    let _ = fs::remove_file(dir.join(CLEAN_SHUTDOWN_FILE));
+    Ok(Recovered {
+        segments,
+        log_start,
+        producers,
+        epochs,
+        truncated_bytes,
+    })
+}
+
+fn remove_segments_from(dir: &Path, bases: &[i64]) -> u64 {
+    let mut bytes = 0;
+    for b in bases {
+        let path = dir.join(file_name(*b, "log"));
+        bytes += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        for ext in ["log", "index", "timeindex"] {
+            let _ = fs::remove_file(dir.join(file_name(*b, ext)));
+        }
+    }
+    bytes
+}
+
+/// Rebuilds (epoch, start offset) pairs from the batches' partition leader epochs.
+fn rebuild_epochs(segments: &[Segment]) -> Result<Vec<(i32, i64)>, LogError> {
+    let mut epochs: Vec<(i32, i64)> = Vec::new();
+    let from = segments.first().map(|s| s.base_offset).unwrap_or(0);
+    for_each_header(segments, from, |h| {
+        if epochs.last().map(|e| e.0) != Some(h.partition_leader_epoch)
+            && h.partition_leader_epoch >= 0
+        {
+            epochs.push((h.partition_leader_epoch, h.base_offset));
+        }
+    })?;
+    Ok(epochs)
+}
+
+/// Calls `f` with the header of every batch whose last offset is >= `from`, in order.
+pub fn for_each_header(
+    segments: &[Segment],
+    from: i64,
+    mut f: impl FnMut(BatchHeader),
+) -> Result<(), LogError> {
+    let mut header = [0u8; HEADER_LEN];
+    for seg in segments.iter().filter(|s| s.next_offset > from) {
+        let relative = (from - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
+        let mut pos = seg.index.position_for(relative);
+        while seg.size.saturating_sub(pos) >= HEADER_LEN as u32 {
+            use std::os::unix::fs::FileExt;
+            seg.file.read_exact_at(&mut header, pos as u64)?;
+            let h = BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
+            let len = h.total_len() as u32;
+            if len < HEADER_LEN as u32 || len > seg.size - pos {
+                return Err(LogError::Corrupt(format!(
+                    "batch at position {pos} overruns its segment"
+                )));
+            }
+            if h.last_offset() >= from {
+                f(h);
+            }
+            pos += len;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! One segment: a `.log` file of back-to-back v2 batches starting at `base_offset`, with its
+//! in-memory indexes. Positions are u32 because a segment never exceeds `MAX_SEGMENT_BYTES`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, IoSlice, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::index::SegmentIndex;
+use crate::record::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+
+pub fn file_name(base: i64, ext: &str) -> String {
+    format!("{base:020}.{ext}")
+}
+
+/// What appending a batch tells the segment about it.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub len: u32,
+}
+
+impl BatchInfo {
+    pub fn of(h: &BatchHeader) -> BatchInfo {
+        BatchInfo {
+            base_offset: h.base_offset,
+            last_offset: h.last_offset(),
+            max_timestamp: h.max_timestamp,
+            len: h.total_len() as u32,
+        }
+    }
+}
+
+pub struct Segment {
+    pub base_offset: i64,
+    dir: PathBuf,
+    pub file: Arc<File>,
+    /// Bytes of complete batches in the file.
+    pub size: u32,
+    /// One past the last offset in this segment (== base_offset when empty).
+    pub next_offset: i64,
+    pub index: SegmentIndex,
+    pub largest_timestamp: i64,
+    /// Base offset of the batch holding `largest_timestamp`.
+    pub largest_timestamp_batch: i64,
+    /// Wall-clock time of the first append (or of opening), for segment.ms rolls.
+    pub created_ms: i64,
+    bytes_since_index: u32,
+}
+
+impl Segment {
+    pub fn create(dir: &Path, base_offset: i64, now_ms: i64) -> std::io::Result<Segment> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        // The new name must survive a crash before anything is acknowledged from it.
+        File::open(dir)?.sync_all()?;
+        Ok(Segment::with_file(dir, base_offset, file, now_ms))
+    }
+
+    /// Opens an existing segment file without reading it; the caller then either loads indexes
+    /// (`load_indexes`) or scans it (`recover`).
+    pub fn open(dir: &Path, base_offset: i64, now_ms: i64) -> std::io::Result<Segment> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new().read(true).append(true).open(path)?;
+        Ok(Segment::with_file(dir, base_offset, file, now_ms))
+    }
+
+    fn with_file(dir: &Path, base_offset: i64, file: File, now_ms: i64) -> Segment {
+        Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            index: SegmentIndex::default(),
+            largest_timestamp: -1,
+            largest_timestamp_batch: -1,
+            created_ms: now_ms,
+            bytes_since_index: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// Writes one batch: the rewritten header, then the producer's bytes after it, with one
+    /// vectored write.
+    pub fn append(
+        &mut self,
+        header: &[u8],
+        rest: &[u8],
+        info: BatchInfo,
+        index_interval: u32,
+    ) -> std::io::Result<()> {
+        debug_assert_eq!(header.len() + rest.len(), info.len as usize);
+        let mut slices = [IoSlice::new(header), IoSlice::new(rest)];
+        let mut bufs: &mut [IoSlice<'_>] = &mut slices;
+        let mut file: &File = &self.file;
+        while !bufs.is_empty() {
+            let n = file.write_vectored(bufs)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut bufs, n);
+        }
+        self.track(self.size, info, index_interval);
+        Ok(())
+    }
+
+    /// Updates indexes and bounds for a batch now at `position`.
+    fn track(&mut self, position: u32, info: BatchInfo, index_interval: u32) {
+        if self.is_empty() || self.bytes_since_index >= index_interval {
+            self.index
+                .offsets
+                .push((self.relative(info.base_offset), position));
+            self.bytes_since_index = 0;
+        }
+        if info.max_timestamp > self.largest_timestamp {
+            self.largest_timestamp = info.max_timestamp;
+            self.largest_timestamp_batch = info.base_offset;
+            self.index
+                .times
+                .push((info.max_timestamp, self.relative(info.base_offset)));
+        }
+        self.bytes_since_index = self.bytes_since_index.saturating_add(info.len);
+        self.size += info.len;
+        self.next_offset = info.last_offset + 1;
+    }
+
+    /// Scans the whole file, checking every batch (size, CRC, offsets following on from
+    /// `self.base_offset`), rebuilding indexes, and truncating at the first bad or incomplete
+    /// batch. Returns the number of bytes cut off.
+    pub fn recover(&mut self, index_interval: u32, max_batch: usize) -> std::io::Result<u64> {
+        let file_len = self.file.metadata()?.len();
+        self.index = SegmentIndex::default();
+        self.size = 0;
+        self.next_offset = self.base_offset;
+        self.largest_timestamp = -1;
+        self.largest_timestamp_batch = -1;
+        self.bytes_since_index = 0;
+        let mut reader = BufReader::with_capacity(1 << 20, (*self.file).try_clone()?);
+        reader.seek(SeekFrom::Start(0))?;
+        let mut buf = Vec::new();
+        loop {
+            let pos = self.size as u64;
+            let remaining = file_len - pos;
+            if remaining < HEADER_LEN as u64 {
+                break;
+            }
+            let mut prefix = [0u8; LOG_OVERHEAD];
+            reader.read_exact(&mut prefix)?;
+            let batch_length = i32::from_be_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
+            let total = LOG_OVERHEAD as i64 + batch_length as i64;
+            if batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32
+                || total as u64 > remaining
+                || total as usize > max_batch
+            {
+                break;
+            }
+            buf.clear();
+            buf.extend_from_slice(&prefix);
+            buf.resize(total as usize, 0);
+            reader.read_exact(&mut buf[LOG_OVERHEAD..])?;
+            let Ok(h) = batch::validate(&buf) else { break };
+            if h.base_offset != self.next_offset {
+                break;
+            }
+            self.track(pos as u32, BatchInfo::of(&h), index_interval);
+        }
+        let cut = file_len - self.size as u64;
+        if cut > 0 {
+            self.file.set_len(self.size as u64)?;
+            self.file.sync_all()?;
+        }
+        Ok(cut)
+    }
+
+    /// Loads `.index` / `.timeindex` written at roll or clean shutdown, given the segment's size
+    /// and next offset known from elsewhere. False when they are missing or inconsistent.
+    pub fn load_indexes(&mut self, next_offset: i64, largest: (i64, i64)) -> std::io::Result<bool> {
+        let size = self.file.metadata()?.len();
+        if size > super::MAX_SEGMENT_BYTES {
+            return Ok(false);
+        }
+        let (Ok(o), Ok(t)) = (
+            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
+            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
+        ) else {
+            return Ok(false);
+        };
+        let last_relative = self.relative((next_offset - 1).max(self.base_offset));
+        match SegmentIndex::decode(&o, &t, (size as u32).max(1), last_relative) {
+            Some(idx) => {
+                self.index = idx;
+                self.size = size as u32;
+                self.next_offset = next_offset;
+                self.largest_timestamp = largest.0;
+                self.largest_timestamp_batch = largest.1;
+                self.bytes_since_index = u32::MAX;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    pub fn write_indexes(&self) -> std::io::Result<()> {
+        for (ext, bytes) in [
+            ("index", self.index.encode_offsets()),
+            ("timeindex", self.index.encode_times()),
+        ] {
+            let path = self.dir.join(file_name(self.base_offset, ext));
+            let mut f = File::create(&path)?;
+            f.write_all(&bytes)?;
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+
+    pub fn delete_files(&self) {
+        for ext in ["log", "index", "timeindex"] {
+            let _ = fs::remove_file(self.dir.join(file_name(self.base_offset, ext)));
+        }
+    }
+
+    /// Reads whole batches starting at the batch holding `offset`, within this segment, up to
+    /// `max_bytes` (at least one batch when `min_one`), never including a batch whose last offset
+    /// is >= `upper_bound`. `size` is the segment size snapshot taken under the log lock, so the
+    /// bytes below it are complete batches.
+    pub fn read_batches(
+        file: &File,
+        index_position: u32,
+        size: u32,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: i64,
+        min_one: bool,
+    ) -> std::io::Result<Vec<u8>> {
+        let mut pos = index_position;
+        let mut header = [0u8; HEADER_LEN];
+        // Skip the few batches between the index entry and `offset`, reading only headers.
+        let first = loop {
+            if size.saturating_sub(pos) < HEADER_LEN as u32 {
+                return Ok(Vec::new());
+            }
+            file.read_exact_at(&mut header, pos as u64)?;
+            let Ok(h) = BatchHeader::parse(&header) else {
+                return Ok(Vec::new());
+            };
+            let len = h.total_len() as u32;
+            if len < HEADER_LEN as u32 || len > size - pos {
+                return Ok(Vec::new());
+            }
+            if h.last_offset() >= offset {
+                break h;
+            }
+            pos += len;
+        };
+        if first.last_offset() >= upper_bound {
+            return Ok(Vec::new());
+        }
+        let first_len = first.total_len();
+        let want = if first_len > max_bytes {
+            if !min_one {
+                return Ok(Vec::new());
+            }
+            first_len
+        } else {
+            max_bytes.min((size - pos) as usize)
+        };
+        // One read for the whole range, then cut it back to whole batches below the bound.
+        let mut out = vec![0u8; want];
+        file.read_exact_at(&mut out, pos as u64)?;
+        let (batches, _) = batch::split_batches(&out);
+        let keep = batches
+            .iter()
+            .take_while(|(_, h)| h.last_offset() < upper_bound)
+            .last()
+            .map(|(start, h)| start + h.total_len())
+            .unwrap_or(0);
+        out.truncate(keep);
+        Ok(out)
+    }
+}

@@ -1,0 +1,423 @@
+//! Log tests on real files: appends, reads at every offset, rolls, reopen after clean and unclean
+//! shutdown, torn and corrupt tails, index loss, retention, delete-records, epochs, group commit.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use tokio::sync::Notify;
+
+use super::*;
+use crate::record::batch::{self, test_util::build_batch, BatchHeader};
+use crate::types::Offset;
+
+fn cfg(segment_bytes: u64) -> LogConfig {
+    LogConfig {
+        segment_bytes,
+        index_interval_bytes: 64,
+        ..LogConfig::default()
+    }
+}
+
+fn open(dir: &Path, c: LogConfig) -> PartitionLog {
+    PartitionLog::open(dir.to_path_buf(), c, 1_000, Arc::new(Notify::new())).expect("open")
+}
+
+fn batch_of(n: usize, ts: i64) -> Bytes {
+    let vals: Vec<Vec<u8>> = (0..n).map(|i| format!("value-{i}").into_bytes()).collect();
+    let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+    Bytes::from(build_batch(0, ts, &refs, -1, -1, -1))
+}
+
+fn append(log: &PartitionLog, n: usize, ts: i64) -> (i64, i64) {
+    match log
+        .append(&[batch_of(n, ts)], 0, None, 1_000)
+        .expect("append")
+    {
+        AppendOutcome::Appended {
+            base_offset,
+            last_offset,
+            ..
+        } => (base_offset.value(), last_offset.value()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn headers(bytes: &[u8]) -> Vec<BatchHeader> {
+    batch::split_batches(bytes)
+        .0
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect()
+}
+
+fn log_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn appends_assign_consecutive_offsets_and_reads_return_whole_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(append(&log, 3, 10), (0, 2));
+    assert_eq!(append(&log, 2, 11), (3, 4));
+    // An offset inside the first batch returns that whole batch first.
+    let got = headers(&log.read(Offset(1), 1 << 20, Offset(5)).unwrap());
+    assert_eq!(
+        got.iter().map(|h| h.base_offset).collect::<Vec<_>>(),
+        vec![0, 3]
+    );
+    // The upper bound excludes batches reaching it.
+    let got = headers(&log.read(Offset(0), 1 << 20, Offset(4)).unwrap());
+    assert_eq!(got.len(), 1);
+    // KIP-74: a limit smaller than the first batch still returns it.
+    assert_eq!(
+        headers(&log.read(Offset(3), 1, Offset(5)).unwrap()).len(),
+        1
+    );
+    assert!(log.read(Offset(5), 100, Offset(5)).unwrap().is_empty());
+    assert!(matches!(
+        log.read(Offset(6), 100, Offset(6)),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn stored_batches_keep_the_producer_bytes_with_only_the_header_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    append(&log, 1, 5);
+    let original = batch_of(4, 7);
+    log.append(std::slice::from_ref(&original), 3, None, 1_000)
+        .unwrap();
+    let stored = log.read(Offset(1), 1 << 20, Offset(100)).unwrap();
+    let h = batch::validate(&stored).expect("CRC still valid");
+    assert_eq!((h.base_offset, h.partition_leader_epoch), (1, 3));
+    assert_eq!(&stored[12..16], &3i32.to_be_bytes());
+    assert_eq!(
+        &stored[16..],
+        &original[16..],
+        "everything after offset and epoch untouched"
+    );
+}
+
+#[test]
+fn log_append_time_rewrites_timestamp_and_crc() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    log.append(&[batch_of(2, 7)], 0, Some(99_999), 1_000)
+        .unwrap();
+    let stored = log.read(Offset(0), 1 << 20, Offset(100)).unwrap();
+    let h = batch::validate(&stored).expect("valid CRC");
+    assert_eq!(h.max_timestamp, 99_999);
+    assert_eq!(
+        h.timestamp_type(),
+        crate::record::TimestampType::LogAppendTime
+    );
+}
+
+#[test]
+fn clean_reopen_keeps_everything_and_continues_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(300));
+        for i in 0..20 {
+            append(&log, 2, 100 + i);
+        }
+        log.flush().unwrap();
+    }
+    assert!(log_files(dir.path()).len() > 3, "small segments rolled");
+    let log = open(dir.path(), cfg(300));
+    assert_eq!(log.log_end_offset(), Offset(40));
+    assert_eq!(append(&log, 1, 500), (40, 40));
+    let all = headers(&log.read(Offset(0), 1 << 20, Offset(41)).unwrap());
+    assert!(!all.is_empty());
+    for o in 0..41 {
+        let h = headers(&log.read(Offset(o), 1, Offset(41)).unwrap());
+        assert!(
+            h[0].base_offset <= o && o <= h[0].last_offset(),
+            "offset {o}"
+        );
+    }
+}
+
+#[test]
+fn torn_tail_is_truncated_and_appends_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        for i in 0..5 {
+            append(&log, 3, i);
+        }
+        // No flush(): an unclean stop.
+    }
+    let file = log_files(dir.path()).pop().unwrap();
+    let len = fs::metadata(&file).unwrap().len();
+    let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(len - 10).unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(
+        log.log_end_offset(),
+        Offset(12),
+        "the torn fifth batch is gone"
+    );
+    assert_eq!(append(&log, 1, 9), (12, 12));
+}
+
+#[test]
+fn corrupt_byte_in_the_middle_cuts_from_that_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        for i in 0..5 {
+            append(&log, 2, i);
+        }
+    }
+    let file = log_files(dir.path()).pop().unwrap();
+    let mut bytes = fs::read(&file).unwrap();
+    let (batches, _) = batch::split_batches(&bytes);
+    let third = batches[2].0 + 40;
+    bytes[third] ^= 0xff;
+    fs::write(&file, &bytes).unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(log.log_end_offset(), Offset(4));
+}
+
+#[test]
+fn lost_or_damaged_indexes_are_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(400));
+        for i in 0..30 {
+            append(&log, 2, i);
+        }
+        log.flush().unwrap();
+    }
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("index") => fs::write(&p, b"garbage!").unwrap(),
+            Some("timeindex") => {
+                let _ = fs::remove_file(&p);
+            }
+            _ => {}
+        }
+    }
+    let log = open(dir.path(), cfg(400));
+    assert_eq!(log.log_end_offset(), Offset(60));
+    for o in [0, 17, 59] {
+        let h = headers(&log.read(Offset(o), 1, Offset(60)).unwrap());
+        assert!(h[0].base_offset <= o && o <= h[0].last_offset());
+    }
+}
+
+#[test]
+fn retention_by_bytes_and_time_deletes_whole_old_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            retention_bytes: 600,
+            ..cfg(300)
+        },
+    );
+    for i in 0..20 {
+        append(&log, 2, 1_000 + i);
+    }
+    let before = log_files(dir.path()).len();
+    assert!(log.apply_retention(2_000).unwrap() > 0);
+    assert!(log_files(dir.path()).len() < before);
+    assert!(log.size_bytes() <= 600 + 300);
+    assert!(log.log_start_offset().value() > 0);
+    assert!(matches!(
+        log.read(Offset(0), 10, Offset(40)),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+
+    log.set_config(LogConfig {
+        retention_ms: 10,
+        retention_bytes: -1,
+        ..cfg(300)
+    });
+    log.apply_retention(1_000_000).unwrap();
+    assert_eq!(
+        log_files(dir.path()).len(),
+        1,
+        "only the active segment is left"
+    );
+}
+
+#[test]
+fn delete_records_moves_the_start_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let interval = LogConfig {
+        flush: FlushPolicy::Interval { messages: 1, ms: 1 },
+        ..cfg(300)
+    };
+    {
+        let log = open(dir.path(), interval);
+        for i in 0..10 {
+            append(&log, 2, i);
+        }
+        assert_eq!(log.delete_records_before(Offset(7)).unwrap(), Offset(7));
+        assert!(matches!(
+            log.delete_records_before(Offset(21)),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        // Reads from the new start return the batch holding it.
+        let h = headers(&log.read(Offset(7), 1, Offset(20)).unwrap());
+        assert_eq!(h[0].base_offset, 6);
+    }
+    let log = open(dir.path(), interval);
+    assert_eq!(log.log_start_offset(), Offset(7));
+    assert_eq!(log.delete_records_before(Offset(20)).unwrap(), Offset(20));
+    assert_eq!(log.log_end_offset(), Offset(20));
+    assert_eq!(append(&log, 1, 1), (20, 20));
+}
+
+#[test]
+fn timestamp_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(300));
+    for i in 0..10 {
+        append(&log, 1, 100 + i * 10);
+    }
+    let b = log.find_batch_by_timestamp(135).unwrap().unwrap();
+    assert_eq!(BatchHeader::parse(&b).unwrap().base_offset, 4);
+    assert!(log.find_batch_by_timestamp(1_000).unwrap().is_none());
+    let m = log.max_timestamp_batch().unwrap().unwrap();
+    assert_eq!(BatchHeader::parse(&m).unwrap().max_timestamp, 190);
+}
+
+#[test]
+fn leader_epochs_end_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        log.append(&[batch_of(2, 1)], 0, None, 0).unwrap();
+        log.append(&[batch_of(3, 1)], 2, None, 0).unwrap();
+        assert_eq!(log.end_offset_for_epoch(0), (0, Offset(2)));
+        assert_eq!(log.end_offset_for_epoch(1), (0, Offset(2)));
+        assert_eq!(log.end_offset_for_epoch(2), (2, Offset(5)));
+        assert_eq!(log.end_offset_for_epoch(7), (2, Offset(5)));
+    }
+    fs::remove_file(dir.path().join("leader-epoch-checkpoint")).unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(
+        log.end_offset_for_epoch(0),
+        (0, Offset(2)),
+        "rebuilt from batches"
+    );
+    assert_eq!(log.latest_epoch(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_share_fsyncs_and_all_become_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(open(dir.path(), cfg(1 << 20)));
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let (_, last) = append(&log, 1, t * 100 + i);
+                log.wait_durable(Offset(last + 1)).await.expect("durable");
+                assert!(log.high_watermark().value() > last);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(log.high_watermark(), Offset(320));
+}
+
+#[test]
+fn high_watermark_waits_for_fsync_unless_interval_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    append(&log, 2, 1);
+    assert_eq!(log.high_watermark(), Offset(0), "not yet durable");
+    log.set_config(LogConfig {
+        flush: FlushPolicy::Interval {
+            messages: 1_000,
+            ms: 1_000,
+        },
+        ..cfg(1 << 20)
+    });
+    assert_eq!(log.high_watermark(), Offset(2));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random appends with tiny segments, then a reopen (clean or after cutting the tail at a random
+    /// point): every offset reads back the batch that holds it, and the recovered log is exactly the
+    /// longest prefix of whole batches that survived.
+    #[test]
+    fn reopen_and_truncation_keep_exactly_the_valid_prefix(
+        sizes in proptest::collection::vec(1usize..6, 1..40),
+        segment_bytes in 200u64..2_000,
+        clean in any::<bool>(),
+        cut in any::<u16>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ends = Vec::new();
+        {
+            let log = open(dir.path(), cfg(segment_bytes));
+            for (i, n) in sizes.iter().enumerate() {
+                let (_, last) = append(&log, *n, i as i64);
+                ends.push(last + 1);
+            }
+            if clean {
+                log.flush().unwrap();
+            }
+        }
+        let total = *ends.last().unwrap();
+        let mut expected_end = total;
+        if !clean {
+            // Cut the active segment somewhere inside it.
+            let active = log_files(dir.path()).pop().unwrap();
+            let len = fs::metadata(&active).unwrap().len();
+            let keep = cut as u64 % (len + 1);
+            let bytes = fs::read(&active).unwrap();
+            let (batches, _) = batch::split_batches(&bytes[..keep as usize]);
+            let base: i64 = active.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+            expected_end = batches.last().map(|(_, h)| h.last_offset() + 1).unwrap_or(base);
+            fs::OpenOptions::new().write(true).open(&active).unwrap().set_len(keep).unwrap();
+        }
+        let log = open(dir.path(), cfg(segment_bytes));
+        prop_assert_eq!(log.log_end_offset(), Offset(expected_end));
+        for o in 0..expected_end {
+            let got = log.read(Offset(o), 1, Offset(expected_end)).unwrap();
+            let h = headers(&got);
+            prop_assert!(!h.is_empty());
+            prop_assert!(h[0].base_offset <= o && o <= h[0].last_offset());
+            prop_assert!(batch::validate(&got[..h[0].total_len()]).is_ok());
+        }
+        let (base, _) = append(&log, 1, 0);
+        prop_assert_eq!(base, expected_end);
+    }
+}
+
+#[test]
+fn appends_after_a_flush_are_not_hidden_by_the_clean_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        append(&log, 2, 1);
+        log.flush().unwrap();
+        append(&log, 3, 2);
+    }
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(log.log_end_offset(), Offset(5));
+    assert_eq!(append(&log, 1, 3), (5, 5));
+}
