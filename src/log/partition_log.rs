@@ -23,6 +23,10 @@ use crate::producer::{ProducerStateManager, SequenceCheck};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN};
 use crate::types::Offset;
 
+/// Kafka's producer.id.expiration.ms default: idempotence state of a producer silent this long
+/// is dropped.
+const PRODUCER_ID_EXPIRATION_MS: i64 = 86_400_000;
+
 struct State {
     config: LogConfig,
     /// Sorted by base offset, contiguous; the last one is active. Never empty.
@@ -466,6 +470,7 @@ impl PartitionLog {
         {
             self.roll(&mut st, now_ms)?;
         }
+        st.producers.expire(now_ms, PRODUCER_ID_EXPIRATION_MS);
         let mut deleted = 0;
         while st.segments.len() > 1 {
             let total: u64 = st.segments.iter().map(|s| s.size as u64).sum();

@@ -119,7 +119,11 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
     let (mut producers, snapshot) = ProducerStateManager::load(dir, Offset(log_end))?;
     let replay_from = snapshot.map(|o| o.value()).unwrap_or(log_start);
     for_each_header(&segments, replay_from, |h| {
-        producers.apply(&h, h.max_timestamp)
+        let append_time = match h.timestamp_type() {
+            crate::record::TimestampType::LogAppendTime => h.max_timestamp,
+            crate::record::TimestampType::CreateTime => -1,
+        };
+        producers.apply(&h, append_time)
     })?;
 
     // Whatever survived the crash in the page cache is made durable before anything is served.

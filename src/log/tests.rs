@@ -421,3 +421,51 @@ fn appends_after_a_flush_are_not_hidden_by_the_clean_marker() {
     assert_eq!(log.log_end_offset(), Offset(5));
     assert_eq!(append(&log, 1, 3), (5, 5));
 }
+
+fn producer_batch(seq: i32, n: usize) -> Bytes {
+    let vals: Vec<&[u8]> = (0..n).map(|_| b"p".as_slice()).collect();
+    Bytes::from(build_batch(0, 50, &vals, 42, 0, seq))
+}
+
+#[test]
+fn retried_producer_batches_get_their_original_offsets_even_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    for clean in [true, false] {
+        let sub = dir.path().join(if clean { "clean" } else { "crash" });
+        {
+            let log = open(&sub, cfg(1 << 20));
+            append(&log, 2, 1);
+            assert!(matches!(
+                log.append(&[producer_batch(0, 3)], 0, None, 0).unwrap(),
+                AppendOutcome::Appended {
+                    base_offset: Offset(2),
+                    ..
+                }
+            ));
+            assert!(matches!(
+                log.append(&[producer_batch(3, 1)], 0, None, 0).unwrap(),
+                AppendOutcome::Appended {
+                    base_offset: Offset(5),
+                    ..
+                }
+            ));
+            if clean {
+                log.flush().unwrap();
+            }
+        }
+        let log = open(&sub, cfg(1 << 20));
+        match log.append(&[producer_batch(0, 3)], 0, None, 0).unwrap() {
+            AppendOutcome::Duplicate {
+                base_offset,
+                last_offset,
+                ..
+            } => assert_eq!((base_offset, last_offset), (Offset(2), Offset(4))),
+            other => panic!("clean={clean}: {other:?}"),
+        }
+        assert!(matches!(
+            log.append(&[producer_batch(5, 1)], 0, None, 0),
+            Err(LogError::Producer(_))
+        ));
+        assert_eq!(log.log_end_offset(), Offset(6));
+    }
+}
