@@ -2,5 +2,6 @@
 //!
 //! See `docs/architecture.md` for the module map and the request flow.
 
+pub mod config;
 pub mod record;
 pub mod types;
