@@ -1,0 +1,688 @@
+//! Broker configuration: parsing, precedence, validation, describe and run-time changes.
+
+use std::io::Write;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn props(text: &str) -> BrokerConfig {
+    BrokerConfig::from_properties(text).unwrap()
+}
+
+fn args(list: &[&str]) -> Result<BrokerConfig, ConfigError> {
+    BrokerConfig::from_args(
+        std::iter::once("strata")
+            .chain(list.iter().copied())
+            .map(String::from),
+    )
+}
+
+fn assert_names(err: ConfigError, key: &str, value: &str) {
+    let text = err.to_string();
+    assert!(text.contains(key), "{key} missing from: {text}");
+    assert!(text.contains(value), "{value} missing from: {text}");
+}
+
+#[test]
+fn defaults() {
+    let c = args(&[]).unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9092".parse().unwrap());
+    assert_eq!(
+        (c.advertised_host.as_str(), c.advertised_port),
+        ("127.0.0.1", 9092)
+    );
+    assert_eq!(c.data_dir, std::path::PathBuf::from("./data"));
+    assert_eq!(c.node_id, 1);
+    assert_eq!(c.num_partitions, 1);
+    assert!(c.auto_create_topics);
+    assert_eq!(c.default_replication_factor, 1);
+    assert_eq!(c.message_max_bytes, 1_048_588);
+    assert_eq!(c.socket_request_max_bytes, 104_857_600);
+    assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+    assert_eq!(c.queued_max_requests, 500);
+    assert_eq!(c.max_in_flight_per_connection(), 100);
+    assert_eq!(c.connections_max_idle_ms, 600_000);
+    assert_eq!(c.log_retention_check_interval_ms, 300_000);
+    assert_eq!(c.log_defaults, TopicConfig::default());
+    assert!(c.log_defaults.fsync_every_append());
+    assert_eq!(c.group_initial_rebalance_delay_ms, 3000);
+    assert_eq!(c.offsets_topic_num_partitions, 50);
+    assert_eq!(c.offsets_retention_minutes, 10080);
+    assert_eq!(c.transaction_max_timeout_ms, 900_000);
+    assert_eq!(c.producer_id_expiration_ms, 86_400_000);
+    assert!(c.unknown_or_ignored_keys().is_empty());
+    assert!(c.warnings().is_empty());
+}
+
+const KRAFT: &str = r#"
+############################# Server Basics #############################
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@localhost:9093
+############################# Socket Server Settings #############################
+listeners=PLAINTEXT://:9092,CONTROLLER://:9093
+inter.broker.listener.name=PLAINTEXT
+advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+############################# Log Basics #############################
+log.dirs=/tmp/kraft-combined-logs
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+#log.flush.interval.messages=10000
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+"#;
+
+#[test]
+fn kafka_kraft_server_properties_start_with_warnings() {
+    let c = props(KRAFT);
+    assert_eq!(c.listen, "0.0.0.0:9092".parse().unwrap());
+    assert_eq!(
+        (c.advertised_host.as_str(), c.advertised_port),
+        ("localhost", 9092)
+    );
+    assert_eq!(
+        c.data_dir,
+        std::path::PathBuf::from("/tmp/kraft-combined-logs")
+    );
+    assert_eq!(c.log_defaults.retention_ms, 604_800_000);
+    let ignored = c.unknown_or_ignored_keys();
+    for key in [
+        "process.roles",
+        "controller.quorum.voters",
+        "inter.broker.listener.name",
+        "num.network.threads",
+        "num.io.threads",
+        "socket.send.buffer.bytes",
+        "num.recovery.threads.per.data.dir",
+    ] {
+        assert!(ignored.iter().any(|k| k == key), "{key} not reported");
+    }
+    assert!(!ignored.iter().any(|k| k == "log.dirs" || k == "node.id"));
+    assert!(c.warnings().iter().any(|w| w.contains("CONTROLLER")));
+}
+
+#[test]
+fn every_listed_key_is_read() {
+    let text = "\
+listeners=PLAINTEXT://127.0.0.1:19092
+advertised.listeners=PLAINTEXT://broker.example:29092
+log.dir=/var/strata
+node.id=7
+num.partitions=4
+auto.create.topics.enable=false
+default.replication.factor=1
+log.retention.ms=1000
+log.retention.bytes=5000
+log.segment.bytes=1048576
+log.roll.ms=2000
+message.max.bytes=2000000
+socket.request.max.bytes=200000000
+log.flush.interval.messages=100
+log.flush.interval.ms=50
+log.index.interval.bytes=1024
+log.index.size.max.bytes=4096
+log.retention.check.interval.ms=1000
+log.message.timestamp.type=LogAppendTime
+log.cleanup.policy=compact
+compression.type=zstd
+min.insync.replicas=2
+max.connections=50
+queued.max.requests=20
+connections.max.idle.ms=1000
+group.initial.rebalance.delay.ms=0
+offsets.topic.num.partitions=3
+offsets.retention.minutes=60
+transaction.max.timeout.ms=60000
+transactional.id.expiration.ms=1000
+producer.id.expiration.ms=2000
+";
+    let c = props(text);
+    assert_eq!(c.listen, "127.0.0.1:19092".parse().unwrap());
+    assert_eq!(
+        (c.advertised_host.as_str(), c.advertised_port),
+        ("broker.example", 29092)
+    );
+    assert_eq!(c.data_dir, std::path::PathBuf::from("/var/strata"));
+    assert_eq!(c.node_id, 7);
+    assert_eq!(c.num_partitions, 4);
+    assert!(!c.auto_create_topics);
+    assert_eq!(c.message_max_bytes, 2_000_000);
+    assert_eq!(c.socket_request_max_bytes, 200_000_000);
+    assert_eq!(c.max_connections, 50);
+    assert_eq!(c.queued_max_requests, 20);
+    assert_eq!(c.max_in_flight_per_connection(), 20);
+    assert_eq!(c.connections_max_idle_ms, 1000);
+    assert_eq!(c.log_retention_check_interval_ms, 1000);
+    assert_eq!(c.group_initial_rebalance_delay_ms, 0);
+    assert_eq!(c.offsets_topic_num_partitions, 3);
+    assert_eq!(c.offsets_retention_minutes, 60);
+    assert_eq!(c.transaction_max_timeout_ms, 60_000);
+    assert_eq!(c.transactional_id_expiration_ms, 1000);
+    assert_eq!(c.producer_id_expiration_ms, 2000);
+    let t = &c.log_defaults;
+    assert_eq!(t.retention_ms, 1000);
+    assert_eq!(t.retention_bytes, 5000);
+    assert_eq!(t.segment_bytes, 1_048_576);
+    assert_eq!(t.segment_ms, 2000);
+    assert_eq!(t.max_message_bytes, 2_000_000);
+    assert_eq!((t.flush_messages, t.flush_ms), (100, 50));
+    assert!(!t.fsync_every_append());
+    assert_eq!(t.index_interval_bytes, 1024);
+    assert_eq!(t.segment_index_bytes, 4096);
+    assert!(t.message_timestamp_type == "LogAppendTime");
+    assert_eq!(
+        t.cleanup_policy,
+        CleanupPolicy {
+            delete: false,
+            compact: true
+        }
+    );
+    assert_eq!(t.compression_type, CompressionType::Zstd);
+    assert_eq!(t.min_insync_replicas, 2);
+    assert!(
+        c.unknown_or_ignored_keys().is_empty(),
+        "{:?}",
+        c.unknown_or_ignored_keys()
+    );
+}
+
+#[test]
+fn retention_ms_wins_over_minutes_over_hours() {
+    let r = |text: &str| props(text).log_defaults.retention_ms;
+    assert_eq!(r("log.retention.hours=1"), 3_600_000);
+    assert_eq!(r("log.retention.hours=1\nlog.retention.minutes=2"), 120_000);
+    assert_eq!(
+        r("log.retention.hours=1\nlog.retention.minutes=2\nlog.retention.ms=3"),
+        3
+    );
+    assert_eq!(r("log.retention.ms=-1"), -1);
+    assert_eq!(r("log.retention.hours=-1"), -1);
+    // Any negative value is unlimited, as in Kafka.
+    assert_eq!(r("log.retention.minutes=-5"), -1);
+    assert_names(
+        BrokerConfig::from_properties("log.retention.ms=0").unwrap_err(),
+        "log.retention.ms",
+        "0",
+    );
+    assert_names(
+        BrokerConfig::from_properties("log.retention.hours=0").unwrap_err(),
+        "log.retention.hours",
+        "0",
+    );
+    // 2^31-1 hours overflows neither i64 nor the check.
+    assert_eq!(
+        r("log.retention.hours=2147483647"),
+        2_147_483_647 * 3_600_000
+    );
+}
+
+#[test]
+fn roll_and_flush_synonyms() {
+    assert_eq!(props("log.roll.hours=2").log_defaults.segment_ms, 7_200_000);
+    assert_eq!(
+        props("log.roll.hours=2\nlog.roll.ms=5")
+            .log_defaults
+            .segment_ms,
+        5
+    );
+    assert_names(
+        BrokerConfig::from_properties("log.roll.ms=0").unwrap_err(),
+        "log.roll.ms",
+        "0",
+    );
+    assert_names(
+        BrokerConfig::from_properties("log.roll.hours=0").unwrap_err(),
+        "log.roll.hours",
+        "0",
+    );
+    assert_eq!(
+        props("log.roll.jitter.hours=1")
+            .log_defaults
+            .segment_jitter_ms,
+        3_600_000
+    );
+    assert_eq!(
+        props("log.flush.scheduler.interval.ms=9")
+            .log_defaults
+            .flush_ms,
+        9
+    );
+    assert_eq!(
+        props("log.flush.scheduler.interval.ms=9\nlog.flush.interval.ms=4")
+            .log_defaults
+            .flush_ms,
+        4
+    );
+    assert!(!props("log.flush.interval.messages=1")
+        .log_defaults
+        .fsync_every_append());
+}
+
+#[test]
+fn limits_at_and_past_their_bounds() {
+    let cases = [
+        ("message.max.bytes", "0", "-1"),
+        ("socket.request.max.bytes", "1", "0"),
+        ("log.segment.bytes", "14", "13"),
+        ("log.segment.bytes", "2147483647", "2147483648"),
+        ("log.index.size.max.bytes", "4", "3"),
+        ("log.index.interval.bytes", "0", "-1"),
+        ("queued.max.requests", "1", "0"),
+        ("max.connections", "0", "-1"),
+        ("num.partitions", "1", "0"),
+        ("log.retention.check.interval.ms", "1", "0"),
+        ("log.flush.interval.messages", "1", "0"),
+        ("default.replication.factor", "32767", "32768"),
+        ("default.replication.factor", "1", "0"),
+        ("min.insync.replicas", "1", "0"),
+        ("log.cleaner.min.cleanable.ratio", "1", "1.5"),
+        ("compression.zstd.level", "22", "23"),
+        ("compression.lz4.level", "17", "18"),
+        ("offsets.topic.num.partitions", "1", "0"),
+        ("log.roll.jitter.hours", "0", "-1"),
+    ];
+    for (key, ok, bad) in cases {
+        assert!(
+            BrokerConfig::from_properties(&format!("{key}={ok}")).is_ok(),
+            "{key}={ok}"
+        );
+        let err = BrokerConfig::from_properties(&format!("{key}={bad}")).unwrap_err();
+        assert_names(err, key, bad);
+    }
+}
+
+#[test]
+fn invalid_values_name_key_and_value() {
+    for (key, bad) in [
+        ("auto.create.topics.enable", "yes"),
+        ("num.partitions", "four"),
+        ("log.message.timestamp.type", "WallClock"),
+        ("log.cleanup.policy", "delete,archive"),
+        ("compression.type", "brotli"),
+        ("node.id", "-3"),
+        ("listeners", "PLAINTEXT://host"),
+        ("listeners", "SSL://:9093"),
+        ("listeners", "SASL_SSL://:9094"),
+        ("advertised.listeners", "PLAINTEXT://0.0.0.0:9092"),
+        ("listener.security.protocol.map", "PLAINTEXT:KERBEROS"),
+        ("remote.log.storage.system.enable", "true"),
+    ] {
+        let err = BrokerConfig::from_properties(&format!("{key}={bad}")).unwrap_err();
+        assert_names(err, key, bad);
+    }
+    let custom = "listeners=CLIENT://:9092\nlistener.security.protocol.map=CLIENT:SASL_PLAINTEXT";
+    assert_names(
+        BrokerConfig::from_properties(custom).unwrap_err(),
+        "listeners",
+        "SASL_PLAINTEXT",
+    );
+}
+
+#[test]
+fn listeners_and_advertised_addresses() {
+    let c = props("listeners=PLAINTEXT://:9092");
+    assert_eq!(c.listen, "0.0.0.0:9092".parse().unwrap());
+    assert!(!c.advertised_host.is_empty() && c.advertised_host != "0.0.0.0");
+    assert!(c.warnings().iter().any(|w| w.contains("advertis")));
+    let c = props("listeners=CLIENT://[::1]:9099\nlistener.security.protocol.map=CLIENT:PLAINTEXT");
+    assert_eq!(c.listen, "[::1]:9099".parse().unwrap());
+    assert_eq!(c.advertised_host, "::1");
+    let c = props("listeners=PLAINTEXT://localhost:9092");
+    assert!(c.listen.ip().is_loopback());
+    assert_eq!(c.advertised_host, "localhost");
+    let c = props("listeners=PLAINTEXT://:9092,OTHER://:9093\nlistener.security.protocol.map=PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT");
+    assert!(c.warnings().iter().any(|w| w.contains("OTHER")));
+}
+
+#[test]
+fn log_dirs_node_id_and_replication_factor() {
+    let c = props("log.dirs=/a, /b\nlog.dir=/c");
+    assert_eq!(c.data_dir, std::path::PathBuf::from("/a"));
+    assert!(c.warnings().iter().any(|w| w.contains("/a")));
+    assert_eq!(props("log.dir=/c").data_dir, std::path::PathBuf::from("/c"));
+    assert_eq!(props("broker.id=4").node_id, 4);
+    assert_eq!(props("node.id=4\nbroker.id=4").node_id, 4);
+    assert_names(
+        BrokerConfig::from_properties("node.id=4\nbroker.id=5").unwrap_err(),
+        "node.id",
+        "4",
+    );
+    let c = props("default.replication.factor=3");
+    assert_eq!(c.default_replication_factor, 3);
+    assert!(c
+        .warnings()
+        .iter()
+        .any(|w| w.contains("default.replication.factor")));
+}
+
+#[test]
+fn command_line_precedence() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        file,
+        "num.partitions=2\nlog.retention.ms=10\nnode.id=5\nlisteners=PLAINTEXT://127.0.0.1:1000\nlog.dirs=/from/file"
+    )
+    .unwrap();
+    let path = file.path().to_str().unwrap();
+    let c = args(&["--config", path]).unwrap();
+    assert_eq!((c.num_partitions, c.node_id, c.listen.port()), (2, 5, 1000));
+    let c = args(&[
+        "--config",
+        path,
+        "--set",
+        "num.partitions=3",
+        "--set=node.id=6",
+        "--node-id",
+        "9",
+        "--listen=127.0.0.1:2000",
+        "--data-dir",
+        "/flag/dir",
+        "--advertised-listener",
+        "ext.example:3000",
+    ])
+    .unwrap();
+    assert_eq!(c.num_partitions, 3);
+    assert_eq!(c.node_id, 9);
+    assert_eq!(c.listen, "127.0.0.1:2000".parse().unwrap());
+    assert_eq!(
+        (c.advertised_host.as_str(), c.advertised_port),
+        ("ext.example", 3000)
+    );
+    assert_eq!(c.data_dir, std::path::PathBuf::from("/flag/dir"));
+    assert_eq!(c.log_defaults.retention_ms, 10);
+    let origins: Vec<_> = c
+        .user_values()
+        .map(|(k, v)| (k.to_string(), v.origin))
+        .collect();
+    assert!(origins.contains(&("num.partitions".into(), Origin::SetFlag)));
+    assert!(origins.contains(&("log.retention.ms".into(), Origin::ConfigFile)));
+    assert!(origins.contains(&("node.id".into(), Origin::CommandLine)));
+    // --set of a key that is invalid names it.
+    assert_names(
+        args(&["--set", "num.partitions=0"]).unwrap_err(),
+        "num.partitions",
+        "0",
+    );
+}
+
+#[test]
+fn command_line_errors() {
+    assert!(matches!(args(&["--help"]), Err(ConfigError::Help(_))));
+    assert!(matches!(args(&["-h"]), Err(ConfigError::Help(_))));
+    for bad in [
+        &["--bogus"][..],
+        &["positional"],
+        &["--listen"],
+        &["--set", "novalue"],
+        &["--listen", "nohostport"],
+    ] {
+        match args(bad) {
+            Err(ConfigError::Usage(text)) => assert!(text.contains("Usage"), "{text}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        args(&["--node-id", "x"]),
+        Err(ConfigError::InvalidValue { .. })
+    ));
+    assert!(matches!(
+        args(&["--config", "/nonexistent/strata/server.properties"]),
+        Err(ConfigError::Io { .. })
+    ));
+}
+
+fn entry<'a>(entries: &'a [ConfigEntry], name: &str) -> &'a ConfigEntry {
+    entries.iter().find(|e| e.name == name).unwrap()
+}
+
+#[test]
+fn describe_broker_sources_and_synonyms() {
+    let c = props("log.retention.hours=24\nnum.partitions=3");
+    let d = c.describe();
+    let np = entry(&d, "num.partitions");
+    assert_eq!(
+        (np.value.as_deref(), np.source, np.read_only),
+        (Some("3"), ConfigSource::StaticBroker, true)
+    );
+    assert_eq!(np.config_type, ConfigType::Int);
+    let seg = entry(&d, "log.segment.bytes");
+    assert_eq!(
+        (seg.value.as_deref(), seg.source, seg.read_only),
+        (Some("1073741824"), ConfigSource::Default, false)
+    );
+    let ms = entry(&d, "log.retention.ms");
+    assert_eq!(
+        (ms.value.as_deref(), ms.source),
+        (None, ConfigSource::Default)
+    );
+    let chain: Vec<_> = ms
+        .synonyms
+        .iter()
+        .map(|s| (s.name.as_str(), s.value.as_deref(), s.source))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![
+            (
+                "log.retention.hours",
+                Some("24"),
+                ConfigSource::StaticBroker
+            ),
+            ("log.retention.hours", Some("168"), ConfigSource::Default),
+        ]
+    );
+    let hours = entry(&d, "log.retention.hours");
+    assert_eq!(
+        (hours.value.as_deref(), hours.source),
+        (Some("24"), ConfigSource::StaticBroker)
+    );
+    assert!(d.iter().all(|e| !e.sensitive));
+    assert!(entry(&d, "log.flush.interval.messages")
+        .documentation
+        .is_some());
+    assert_eq!(entry(&d, "node.id").value.as_deref(), Some("1"));
+}
+
+#[test]
+fn alter_cluster_default_and_this_broker() {
+    let mut c = props("log.retention.hours=24");
+    c.alter(
+        &[AlterOp::Set("log.retention.ms".into(), "5000".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.log_defaults.retention_ms, 5000);
+    c.alter_in(
+        BrokerScope::ThisBroker,
+        &[AlterOp::Set("log.retention.ms".into(), "7000".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.log_defaults.retention_ms, 7000);
+    let d = c.describe();
+    let ms = entry(&d, "log.retention.ms");
+    assert_eq!(
+        (ms.value.as_deref(), ms.source),
+        (Some("7000"), ConfigSource::DynamicBroker)
+    );
+    let sources: Vec<_> = ms.synonyms.iter().map(|s| s.source).collect();
+    assert_eq!(
+        sources,
+        vec![
+            ConfigSource::DynamicBroker,
+            ConfigSource::DynamicDefaultBroker,
+            ConfigSource::StaticBroker,
+            ConfigSource::Default
+        ]
+    );
+    assert_eq!(
+        c.dynamic_entries(BrokerScope::ThisBroker),
+        vec![("log.retention.ms".into(), "7000".into())]
+    );
+    c.alter_in(
+        BrokerScope::ThisBroker,
+        &[AlterOp::Delete("log.retention.ms".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.log_defaults.retention_ms, 5000);
+    c.alter(&[AlterOp::Delete("log.retention.ms".into())], false)
+        .unwrap();
+    assert_eq!(c.log_defaults.retention_ms, 86_400_000);
+
+    c.alter(
+        &[AlterOp::Set("message.max.bytes".into(), "10".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        (c.message_max_bytes, c.log_defaults.max_message_bytes),
+        (10, 10)
+    );
+    let mut restored = props("");
+    restored
+        .restore_dynamic(
+            BrokerScope::ClusterDefault,
+            &c.dynamic_entries(BrokerScope::ClusterDefault),
+        )
+        .unwrap();
+    assert_eq!(restored.message_max_bytes, 10);
+}
+
+#[test]
+fn alter_rejections_change_nothing() {
+    let mut c = props("");
+    let before = c.describe();
+    let set = |k: &str, v: &str| AlterOp::Set(k.into(), v.into());
+    let err = c
+        .alter(
+            &[
+                set("log.segment.bytes", "2000000"),
+                set("num.partitions", "3"),
+            ],
+            false,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::NotDynamic(ref k) if k == "num.partitions"));
+    assert_eq!(err.error_code(), INVALID_REQUEST);
+    assert!(matches!(
+        c.alter(&[set("log.retention.hours", "1")], false),
+        Err(ConfigError::NotDynamic(_))
+    ));
+    let err = c
+        .alter(&[set("log.segment.bytes", "13")], false)
+        .unwrap_err();
+    assert_eq!(err.error_code(), INVALID_CONFIG);
+    assert!(c.alter(&[set("log.roll.ms", "0")], false).is_err());
+    assert!(c.alter(&[set("no.such.key", "1")], false).is_err());
+    c.alter(&[set("log.segment.bytes", "2000000")], true)
+        .unwrap();
+    assert_eq!(c.describe(), before);
+    assert_eq!(c.log_defaults.segment_bytes, 1 << 30);
+}
+
+#[test]
+fn alter_lists_and_scopes() {
+    let mut c = props("");
+    c.alter(
+        &[AlterOp::Append(
+            "log.cleanup.policy".into(),
+            "compact".into(),
+        )],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        c.log_defaults.cleanup_policy,
+        CleanupPolicy {
+            delete: true,
+            compact: true
+        }
+    );
+    c.alter(
+        &[AlterOp::Subtract(
+            "log.cleanup.policy".into(),
+            "delete".into(),
+        )],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        c.log_defaults.cleanup_policy,
+        CleanupPolicy {
+            delete: false,
+            compact: true
+        }
+    );
+    assert!(matches!(
+        c.alter(
+            &[AlterOp::Append("log.segment.bytes".into(), "1".into())],
+            false
+        ),
+        Err(ConfigError::NotAList { .. })
+    ));
+    assert!(c
+        .alter(
+            &[AlterOp::Append("log.cleanup.policy".into(), "bogus".into())],
+            false
+        )
+        .is_err());
+    assert_eq!(
+        BrokerScope::for_resource("", 1).unwrap(),
+        BrokerScope::ClusterDefault
+    );
+    assert_eq!(
+        BrokerScope::for_resource("1", 1).unwrap(),
+        BrokerScope::ThisBroker
+    );
+    assert!(BrokerScope::for_resource("2", 1).is_err());
+    assert!(BrokerScope::for_resource("x", 1).is_err());
+    c.replace_dynamic(
+        BrokerScope::ClusterDefault,
+        &[("log.retention.ms".into(), "9".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        c.dynamic_entries(BrokerScope::ClusterDefault),
+        vec![("log.retention.ms".into(), "9".into())]
+    );
+    assert_eq!(
+        c.log_defaults.cleanup_policy,
+        CleanupPolicy {
+            delete: true,
+            compact: false
+        }
+    );
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_properties_never_panic(text in "\\PC{0,300}") {
+        let _ = BrokerConfig::from_properties(&text);
+    }
+
+    #[test]
+    fn arbitrary_values_for_known_keys_never_panic(
+        key in prop::sample::select(vec![
+            "log.retention.ms", "log.retention.hours", "log.retention.minutes", "log.roll.hours",
+            "log.segment.bytes", "node.id", "broker.id", "log.dirs", "advertised.listeners",
+            "log.cleanup.policy", "log.cleaner.min.cleanable.ratio", "max.connections",
+        ]),
+        value in "[-0-9a-z.,:/]{0,24}",
+    ) {
+        let _ = BrokerConfig::from_properties(&format!("{key}={value}"));
+    }
+}
