@@ -23,8 +23,8 @@ pub fn topic_error(e: &TopicError) -> ResponseError {
     }
 }
 
-pub fn config_error(_e: &ConfigError) -> ResponseError {
-    ResponseError::InvalidConfig
+pub fn config_error(e: &ConfigError) -> ResponseError {
+    ResponseError::try_from_code(e.error_code()).unwrap_or(ResponseError::InvalidConfig)
 }
 
 pub fn producer_error(e: &ProducerStateError) -> ResponseError {

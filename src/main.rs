@@ -22,6 +22,10 @@ fn main() -> ExitCode {
 
     let config = match BrokerConfig::from_args(std::env::args()) {
         Ok(c) => c,
+        Err(strata::config::ConfigError::Help(text)) => {
+            println!("{text}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("strata: {e}");
             return ExitCode::from(2);
@@ -30,6 +34,9 @@ fn main() -> ExitCode {
     let ignored = config.unknown_or_ignored_keys();
     if !ignored.is_empty() {
         warn!(keys = %ignored.join(", "), "configuration keys not used by Strata");
+    }
+    for w in config.warnings() {
+        warn!("{w}");
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -45,28 +52,35 @@ fn main() -> ExitCode {
     runtime.block_on(serve(config))
 }
 
-async fn serve(config: BrokerConfig) -> ExitCode {
+async fn serve(mut config: BrokerConfig) -> ExitCode {
     let listen = config.listen;
     let limits = NetworkLimits {
         max_frame_bytes: config.socket_request_max_bytes.max(1) as usize,
         max_connections: config.max_connections,
+        max_in_flight_per_connection: config.max_in_flight_per_connection(),
         idle_timeout_ms: config.connections_max_idle_ms,
         ..NetworkLimits::default()
     };
     let retention_every = Duration::from_millis(config.log_retention_check_interval_ms.max(1000));
 
     let started = std::time::Instant::now();
-    let broker = match Broker::open(config) {
-        Ok(b) => b,
-        Err(e) => {
-            error!(error = %e, "cannot open the data directory");
-            return ExitCode::FAILURE;
-        }
-    };
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
             error!(%listen, error = %e, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Port 0 asks the OS for a free port; clients must be told the real one.
+    if config.advertised_port == 0 {
+        if let Ok(addr) = listener.local_addr() {
+            config.advertised_port = addr.port();
+        }
+    }
+    let broker = match Broker::open(config) {
+        Ok(b) => b,
+        Err(e) => {
+            error!(error = %e, "cannot open the data directory");
             return ExitCode::FAILURE;
         }
     };

@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError;
 
 use crate::config::TopicConfig;
 use crate::record::batch::{self, BatchError};
+use crate::record::validate::{validate_records, RecordLimits, RecordRules};
 
 pub struct CheckedBatch {
     /// The topic stamps batches with the broker's clock (message.timestamp.type=LogAppendTime).
@@ -16,7 +17,7 @@ pub type Rejection = (ResponseError, String);
 pub fn check_batch(
     records: &[u8],
     topic: &TopicConfig,
-    _now_ms: i64,
+    now_ms: i64,
 ) -> Result<CheckedBatch, Rejection> {
     let (batches, complete) = batch::split_batches(records);
     if batches.len() != 1 || complete != records.len() {
@@ -65,9 +66,29 @@ pub fn check_batch(
             "Transactional batches are not accepted by this broker yet".into(),
         ));
     }
-    Ok(CheckedBatch {
-        log_append_time: topic.message_timestamp_type == "LogAppendTime",
-    })
+    let log_append_time = topic.message_timestamp_type == "LogAppendTime";
+    let rules = RecordRules {
+        compacted: topic.cleanup_policy.compact,
+        // With LogAppendTime the broker's clock replaces the producer's, so nothing to check.
+        timestamp_window: (!log_append_time).then_some((
+            now_ms,
+            topic.message_timestamp_before_max_ms,
+            topic.message_timestamp_after_max_ms,
+        )),
+    };
+    validate_records(records, &header, &decompression_limit(topic), &rules)
+        .map_err(|e| (e.kafka_error(), e.to_string()))?;
+    Ok(CheckedBatch { log_append_time })
+}
+
+/// How far one batch may inflate when decompressed for validation: generous for real data
+/// (compression ratios of 30x and more happen with repetitive payloads), bounded for bombs.
+fn decompression_limit(topic: &TopicConfig) -> RecordLimits {
+    const FLOOR_BYTES: usize = 64 * 1024 * 1024;
+    let per_topic = (topic.max_message_bytes.max(0) as usize).saturating_mul(32);
+    RecordLimits {
+        max_uncompressed_bytes: per_topic.max(FLOOR_BYTES),
+    }
 }
 
 fn magic_error(magic: i8) -> Rejection {
