@@ -70,7 +70,7 @@ pub fn write_epochs(path: &Path, epochs: &[(i32, i64)]) -> std::io::Result<()> {
 
 pub fn read_epochs(path: &Path) -> Option<Vec<(i32, i64)>> {
     let p = read(path)?;
-    if p.len() % 12 != 0 {
+    if !p.len().is_multiple_of(12) {
         return None;
     }
     Some(

@@ -58,7 +58,7 @@ impl SegmentIndex {
         segment_size: u32,
         last_relative: u32,
     ) -> Option<SegmentIndex> {
-        if offsets.len() % 8 != 0 || times.len() % 12 != 0 {
+        if !offsets.len().is_multiple_of(8) || !times.len().is_multiple_of(12) {
             return None;
         }
         let mut idx = SegmentIndex::default();
