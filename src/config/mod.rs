@@ -29,7 +29,11 @@ mod topic_keys;
 mod value;
 
 #[cfg(test)]
+mod tests_alter;
+#[cfg(test)]
 mod tests_broker;
+#[cfg(test)]
+mod tests_cli;
 #[cfg(test)]
 mod tests_topic;
 
