@@ -149,7 +149,8 @@ fn alter_rejections_change_nothing() {
         .unwrap_err();
     assert_eq!(err.error_code(), INVALID_CONFIG);
     assert!(c.alter(&[set("log.roll.ms", "0")], false).is_err());
-    assert!(c.alter(&[set("no.such.key", "1")], false).is_err());
+    let err = c.alter(&[set("no.such.key", "1")], false).unwrap_err();
+    assert_eq!(err.to_string(), "Unknown broker config name: no.such.key");
     c.alter(&[set("log.segment.bytes", "2000000")], true)
         .unwrap();
     assert_eq!(c.describe(), before);

@@ -350,6 +350,15 @@ fn log_dirs_node_id_and_replication_factor() {
     assert_eq!(c.data_dir, std::path::PathBuf::from("/a"));
     assert!(c.warnings().iter().any(|w| w.contains("/a")));
     assert_eq!(props("log.dir=/c").data_dir, std::path::PathBuf::from("/c"));
+    assert_eq!(
+        props("log.dirs=\nlog.dir=/c").data_dir,
+        std::path::PathBuf::from("/c")
+    );
+    assert_names(
+        BrokerConfig::from_properties("log.dir= ").unwrap_err(),
+        "log.dir",
+        "empty",
+    );
     assert_eq!(props("broker.id=4").node_id, 4);
     assert_eq!(props("node.id=4\nbroker.id=4").node_id, 4);
     assert_names(

@@ -73,6 +73,7 @@ fn command_line_errors() {
         &["--listen"],
         &["--set", "novalue"],
         &["--listen", "nohostport"],
+        &["--data-dir", ""],
     ] {
         match args(bad) {
             Err(ConfigError::Usage(text)) => assert!(text.contains("Usage"), "{text}"),
