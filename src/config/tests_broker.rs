@@ -374,9 +374,68 @@ fn log_dirs_node_id_and_replication_factor() {
         .any(|w| w.contains("default.replication.factor")));
 }
 
+const ZOOKEEPER_ERA: &str = "\
+broker.id=0
+#listeners=PLAINTEXT://:9092
+num.network.threads=3
+log.dirs=/tmp/kafka-logs
+log.retention.hours=168
+zookeeper.connect=localhost:2181
+zookeeper.connection.timeout.ms=18000
+group.initial.rebalance.delay.ms=0
+";
+
+#[test]
+fn zookeeper_era_server_properties_start_with_warnings() {
+    let c = props(ZOOKEEPER_ERA);
+    assert_eq!(c.node_id, 0);
+    assert_eq!(c.group_initial_rebalance_delay_ms, 0);
+    assert_eq!(c.listen, "127.0.0.1:9092".parse().unwrap());
+    let ignored = c.unknown_or_ignored_keys();
+    assert_eq!(
+        ignored,
+        [
+            "num.network.threads",
+            "zookeeper.connect",
+            "zookeeper.connection.timeout.ms"
+        ]
+    );
+}
+
+/// Text shaped like properties files: lines of known keys, separators, escapes and noise.
+fn properties_text() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "listeners",
+        "advertised.listeners",
+        "log.retention.ms",
+        "log.retention.hours",
+        "log.retention.minutes",
+        "log.roll.hours",
+        "log.segment.bytes",
+        "node.id",
+        "broker.id",
+        "log.dirs",
+        "log.cleanup.policy",
+        "log.cleaner.min.cleanable.ratio",
+        "max.connections",
+        "controller.listener.names",
+        "listener.security.protocol.map",
+        "unknown.key",
+    ]);
+    let sep = prop::sample::select(vec!["=", ":", " ", " = ", "\\\n", "=\\\n  "]);
+    let value = "[-0-9a-zA-Z.,:/\\\\ =#!\t\u{0}-\u{1f}\u{80}-\u{10ffff}]{0,24}";
+    let line = (key, sep, value).prop_map(|(k, s, v)| format!("{k}{s}{v}"));
+    prop::collection::vec(prop_oneof![line, "\\PC{0,30}"], 0..12).prop_map(|l| l.join("\n"))
+}
+
 proptest! {
     #[test]
     fn arbitrary_properties_never_panic(text in "\\PC{0,300}") {
+        let _ = BrokerConfig::from_properties(&text);
+    }
+
+    #[test]
+    fn structured_properties_never_panic(text in properties_text()) {
         let _ = BrokerConfig::from_properties(&text);
     }
 
