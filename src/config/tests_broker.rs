@@ -301,6 +301,37 @@ fn limits_at_and_past_their_bounds() {
     }
 }
 
+/// Every ranged broker key from the table, at its bounds and one past them.
+#[test]
+fn every_ranged_broker_key_at_and_past_its_bounds() {
+    use super::broker_keys::BROKER_KEYS;
+    use super::value::{Check, ConfigType};
+    let mut checked = 0;
+    for bk in BROKER_KEYS {
+        let name = bk.def.name;
+        let type_hi = match bk.def.ty {
+            ConfigType::Int => i64::from(i32::MAX),
+            ConfigType::Short => i64::from(i16::MAX),
+            _ => i64::MAX,
+        };
+        let (lo, hi) = match bk.def.check {
+            Check::AtLeast(min) => (min, type_hi),
+            Check::Between(lo, hi) => (lo, hi),
+            _ => continue,
+        };
+        for ok in [lo, hi] {
+            BrokerConfig::from_properties(&format!("{name}={ok}"))
+                .unwrap_or_else(|e| panic!("{name}={ok}: {e}"));
+        }
+        for bad in [i128::from(lo) - 1, i128::from(hi) + 1] {
+            let err = BrokerConfig::from_properties(&format!("{name}={bad}")).expect_err(name);
+            assert_names(err, name, &bad.to_string());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} keys checked");
+}
+
 #[test]
 fn invalid_values_name_key_and_value() {
     for (key, bad) in [

@@ -152,6 +152,22 @@ fn append_and_subtract() {
     ));
 }
 
+#[test]
+fn cross_key_rules_are_checked_on_the_effective_config() {
+    let b = broker("log.cleaner.max.compaction.lag.ms=1000");
+    let mut o = TopicOverrides::default();
+    o.set("min.compaction.lag.ms", "1000").unwrap();
+    o.validate(&b).unwrap();
+    o.set("min.compaction.lag.ms", "1001").unwrap();
+    let err = o.validate(&b).unwrap_err().to_string();
+    assert!(
+        err.contains("min.compaction.lag.ms") && err.contains("1001"),
+        "{err}"
+    );
+    o.set("max.compaction.lag.ms", "1001").unwrap();
+    o.validate(&b).unwrap();
+}
+
 fn find<'a>(entries: &'a [ConfigEntry], name: &str) -> &'a ConfigEntry {
     entries.iter().find(|e| e.name == name).unwrap()
 }
