@@ -35,6 +35,8 @@ mod tests_broker;
 #[cfg(test)]
 mod tests_cli;
 #[cfg(test)]
+mod tests_samples;
+#[cfg(test)]
 mod tests_topic;
 
 pub use alter::{AlterOp, BrokerScope};
