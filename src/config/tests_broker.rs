@@ -1,4 +1,4 @@
-//! Broker configuration: parsing, precedence, validation, describe and run-time changes.
+//! Broker configuration from server.properties: defaults, every key, synonyms, limits, listeners.
 
 use super::*;
 
