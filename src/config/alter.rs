@@ -74,8 +74,8 @@ impl BrokerConfig {
         let mut next = self.clone();
         for op in ops {
             let key = op.key();
-            let bk = broker_key(key)
-                .ok_or_else(|| ConfigError::invalid(key, "", "Unknown broker config name"))?;
+            let bk =
+                broker_key(key).ok_or_else(|| ConfigError::UnknownBrokerKey(key.to_string()))?;
             if !bk.dynamic {
                 return Err(ConfigError::NotDynamic(key.to_string()));
             }

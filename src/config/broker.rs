@@ -112,6 +112,19 @@ impl BrokerConfig {
         &self.warnings
     }
 
+    /// Logs the start-up warnings: unknown or ignored keys on one line, then each other warning.
+    pub fn log_startup_warnings(&self) {
+        if !self.unknown_or_ignored.is_empty() {
+            tracing::warn!(
+                keys = %self.unknown_or_ignored.join(", "),
+                "configuration keys not used by Strata (Kafka keys for features Strata does not have, or unknown keys)"
+            );
+        }
+        for w in &self.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+
     /// What the user set, with where it came from.
     pub fn user_values(&self) -> impl Iterator<Item = (&str, &UserValue)> {
         self.user.iter().map(|(k, v)| (k.as_str(), v))

@@ -20,6 +20,8 @@ pub enum ConfigError {
     /// Kafka's wording for topic configs, which clients show to users verbatim.
     #[error("Unknown topic config name: {0}")]
     UnknownKey(String),
+    #[error("Unknown broker config name: {0}")]
+    UnknownBrokerKey(String),
     /// A known broker key that cannot change while the broker runs.
     #[error("Cannot update these configs dynamically: {0}")]
     NotDynamic(String),

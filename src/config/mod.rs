@@ -29,7 +29,13 @@ mod topic_keys;
 mod value;
 
 #[cfg(test)]
+mod tests_alter;
+#[cfg(test)]
 mod tests_broker;
+#[cfg(test)]
+mod tests_cli;
+#[cfg(test)]
+mod tests_samples;
 #[cfg(test)]
 mod tests_topic;
 

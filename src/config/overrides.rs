@@ -129,6 +129,23 @@ impl TopicOverrides {
         t
     }
 
+    /// Checks the rules that span keys on the topic's effective configuration, as Kafka does
+    /// after applying a create or alter: run it on the overrides about to be stored.
+    pub fn validate(&self, broker: &BrokerConfig) -> Result<(), ConfigError> {
+        let t = self.effective(broker);
+        if t.min_compaction_lag_ms > t.max_compaction_lag_ms {
+            return Err(ConfigError::invalid(
+                "min.compaction.lag.ms",
+                &t.min_compaction_lag_ms.to_string(),
+                format!(
+                    "conflict topic config setting min.compaction.lag.ms ({}) > max.compaction.lag.ms ({})",
+                    t.min_compaction_lag_ms, t.max_compaction_lag_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every topic config with value, source and synonyms.
     pub fn describe(&self, broker: &BrokerConfig) -> Vec<ConfigEntry> {
         let effective = self.effective(broker);

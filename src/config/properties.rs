@@ -26,11 +26,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Property>, ConfigError> {
             reason,
         };
         let key = unescape(raw_key).map_err(syntax)?;
-        let value = unescape(raw_value).map_err(|r| ConfigError::Syntax {
-            origin: origin.to_string(),
-            line,
-            reason: r,
-        })?;
+        let value = unescape(raw_value).map_err(syntax)?;
         out.push(Property { key, value, line });
     }
     Ok(out)

@@ -15,7 +15,7 @@ use super::value::split_list;
 impl BrokerConfig {
     pub(crate) fn resolve_static(&mut self, flags: &Flags) -> Result<(), ConfigError> {
         self.resolve_identity()?;
-        self.resolve_data_dir(flags);
+        self.resolve_data_dir(flags)?;
         self.resolve_listeners(flags)?;
         let rf = self.num("default.replication.factor");
         self.default_replication_factor = i16::try_from(rf).unwrap_or(i16::MAX);
@@ -83,10 +83,16 @@ impl BrokerConfig {
         Ok(())
     }
 
-    fn resolve_data_dir(&mut self, flags: &Flags) {
+    fn resolve_data_dir(&mut self, flags: &Flags) -> Result<(), ConfigError> {
         if let Some(dir) = &flags.data_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(ConfigError::Usage(format!(
+                    "--data-dir must not be empty\n\n{}",
+                    super::cli::USAGE
+                )));
+            }
             self.data_dir = dir.clone();
-            return;
+            return Ok(());
         }
         let dirs = split_list(&self.raw("log.dirs"));
         let dirs: Vec<String> = dirs.into_iter().filter(|d| !d.is_empty()).collect();
@@ -102,6 +108,14 @@ impl BrokerConfig {
             }
             None => self.data_dir = PathBuf::from(self.raw("log.dir").trim()),
         }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid(
+                "log.dir",
+                "",
+                "the data directory must not be empty",
+            ));
+        }
+        Ok(())
     }
 
     fn resolve_listeners(&mut self, flags: &Flags) -> Result<(), ConfigError> {

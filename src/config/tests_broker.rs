@@ -1,8 +1,4 @@
-//! Broker configuration: parsing, precedence, validation, describe and run-time changes.
-
-use std::io::Write;
-
-use proptest::prelude::*;
+//! Broker configuration from server.properties: defaults, every key, synonyms, limits, listeners.
 
 use super::*;
 
@@ -18,7 +14,7 @@ fn args(list: &[&str]) -> Result<BrokerConfig, ConfigError> {
     )
 }
 
-fn assert_names(err: ConfigError, key: &str, value: &str) {
+pub(super) fn assert_names(err: ConfigError, key: &str, value: &str) {
     let text = err.to_string();
     assert!(text.contains(key), "{key} missing from: {text}");
     assert!(text.contains(value), "{value} missing from: {text}");
@@ -53,64 +49,6 @@ fn defaults() {
     assert_eq!(c.producer_id_expiration_ms, 86_400_000);
     assert!(c.unknown_or_ignored_keys().is_empty());
     assert!(c.warnings().is_empty());
-}
-
-const KRAFT: &str = r#"
-############################# Server Basics #############################
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@localhost:9093
-############################# Socket Server Settings #############################
-listeners=PLAINTEXT://:9092,CONTROLLER://:9093
-inter.broker.listener.name=PLAINTEXT
-advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
-num.network.threads=3
-num.io.threads=8
-socket.send.buffer.bytes=102400
-socket.receive.buffer.bytes=102400
-socket.request.max.bytes=104857600
-############################# Log Basics #############################
-log.dirs=/tmp/kraft-combined-logs
-num.partitions=1
-num.recovery.threads.per.data.dir=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-#log.flush.interval.messages=10000
-log.retention.hours=168
-log.segment.bytes=1073741824
-log.retention.check.interval.ms=300000
-"#;
-
-#[test]
-fn kafka_kraft_server_properties_start_with_warnings() {
-    let c = props(KRAFT);
-    assert_eq!(c.listen, "0.0.0.0:9092".parse().unwrap());
-    assert_eq!(
-        (c.advertised_host.as_str(), c.advertised_port),
-        ("localhost", 9092)
-    );
-    assert_eq!(
-        c.data_dir,
-        std::path::PathBuf::from("/tmp/kraft-combined-logs")
-    );
-    assert_eq!(c.log_defaults.retention_ms, 604_800_000);
-    let ignored = c.unknown_or_ignored_keys();
-    for key in [
-        "process.roles",
-        "controller.quorum.voters",
-        "inter.broker.listener.name",
-        "num.network.threads",
-        "num.io.threads",
-        "socket.send.buffer.bytes",
-        "num.recovery.threads.per.data.dir",
-    ] {
-        assert!(ignored.iter().any(|k| k == key), "{key} not reported");
-    }
-    assert!(!ignored.iter().any(|k| k == "log.dirs" || k == "node.id"));
-    assert!(c.warnings().iter().any(|w| w.contains("CONTROLLER")));
 }
 
 #[test]
@@ -303,6 +241,37 @@ fn limits_at_and_past_their_bounds() {
     }
 }
 
+/// Every ranged broker key from the table, at its bounds and one past them.
+#[test]
+fn every_ranged_broker_key_at_and_past_its_bounds() {
+    use super::broker_keys::BROKER_KEYS;
+    use super::value::{Check, ConfigType};
+    let mut checked = 0;
+    for bk in BROKER_KEYS {
+        let name = bk.def.name;
+        let type_hi = match bk.def.ty {
+            ConfigType::Int => i64::from(i32::MAX),
+            ConfigType::Short => i64::from(i16::MAX),
+            _ => i64::MAX,
+        };
+        let (lo, hi) = match bk.def.check {
+            Check::AtLeast(min) => (min, type_hi),
+            Check::Between(lo, hi) => (lo, hi),
+            _ => continue,
+        };
+        for ok in [lo, hi] {
+            BrokerConfig::from_properties(&format!("{name}={ok}"))
+                .unwrap_or_else(|e| panic!("{name}={ok}: {e}"));
+        }
+        for bad in [i128::from(lo) - 1, i128::from(hi) + 1] {
+            let err = BrokerConfig::from_properties(&format!("{name}={bad}")).expect_err(name);
+            assert_names(err, name, &bad.to_string());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} keys checked");
+}
+
 #[test]
 fn invalid_values_name_key_and_value() {
     for (key, bad) in [
@@ -352,6 +321,15 @@ fn log_dirs_node_id_and_replication_factor() {
     assert_eq!(c.data_dir, std::path::PathBuf::from("/a"));
     assert!(c.warnings().iter().any(|w| w.contains("/a")));
     assert_eq!(props("log.dir=/c").data_dir, std::path::PathBuf::from("/c"));
+    assert_eq!(
+        props("log.dirs=\nlog.dir=/c").data_dir,
+        std::path::PathBuf::from("/c")
+    );
+    assert_names(
+        BrokerConfig::from_properties("log.dir= ").unwrap_err(),
+        "log.dir",
+        "empty",
+    );
     assert_eq!(props("broker.id=4").node_id, 4);
     assert_eq!(props("node.id=4\nbroker.id=4").node_id, 4);
     assert_names(
@@ -365,324 +343,4 @@ fn log_dirs_node_id_and_replication_factor() {
         .warnings()
         .iter()
         .any(|w| w.contains("default.replication.factor")));
-}
-
-#[test]
-fn command_line_precedence() {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(
-        file,
-        "num.partitions=2\nlog.retention.ms=10\nnode.id=5\nlisteners=PLAINTEXT://127.0.0.1:1000\nlog.dirs=/from/file"
-    )
-    .unwrap();
-    let path = file.path().to_str().unwrap();
-    let c = args(&["--config", path]).unwrap();
-    assert_eq!((c.num_partitions, c.node_id, c.listen.port()), (2, 5, 1000));
-    let c = args(&[
-        "--config",
-        path,
-        "--set",
-        "num.partitions=3",
-        "--set=node.id=6",
-        "--node-id",
-        "9",
-        "--listen=127.0.0.1:2000",
-        "--data-dir",
-        "/flag/dir",
-        "--advertised-listener",
-        "ext.example:3000",
-    ])
-    .unwrap();
-    assert_eq!(c.num_partitions, 3);
-    assert_eq!(c.node_id, 9);
-    assert_eq!(c.listen, "127.0.0.1:2000".parse().unwrap());
-    assert_eq!(
-        (c.advertised_host.as_str(), c.advertised_port),
-        ("ext.example", 3000)
-    );
-    assert_eq!(c.data_dir, std::path::PathBuf::from("/flag/dir"));
-    assert_eq!(c.log_defaults.retention_ms, 10);
-    let origins: Vec<_> = c
-        .user_values()
-        .map(|(k, v)| (k.to_string(), v.origin))
-        .collect();
-    assert!(origins.contains(&("num.partitions".into(), Origin::SetFlag)));
-    assert!(origins.contains(&("log.retention.ms".into(), Origin::ConfigFile)));
-    assert!(origins.contains(&("node.id".into(), Origin::CommandLine)));
-    // --set of a key that is invalid names it.
-    assert_names(
-        args(&["--set", "num.partitions=0"]).unwrap_err(),
-        "num.partitions",
-        "0",
-    );
-}
-
-#[test]
-fn command_line_errors() {
-    assert!(matches!(args(&["--help"]), Err(ConfigError::Help(_))));
-    assert!(matches!(args(&["-h"]), Err(ConfigError::Help(_))));
-    for bad in [
-        &["--bogus"][..],
-        &["positional"],
-        &["--listen"],
-        &["--set", "novalue"],
-        &["--listen", "nohostport"],
-    ] {
-        match args(bad) {
-            Err(ConfigError::Usage(text)) => assert!(text.contains("Usage"), "{text}"),
-            other => panic!("{bad:?}: {other:?}"),
-        }
-    }
-    assert!(matches!(
-        args(&["--node-id", "x"]),
-        Err(ConfigError::InvalidValue { .. })
-    ));
-    assert!(matches!(
-        args(&["--config", "/nonexistent/strata/server.properties"]),
-        Err(ConfigError::Io { .. })
-    ));
-}
-
-fn entry<'a>(entries: &'a [ConfigEntry], name: &str) -> &'a ConfigEntry {
-    entries.iter().find(|e| e.name == name).unwrap()
-}
-
-#[test]
-fn describe_broker_sources_and_synonyms() {
-    let c = props("log.retention.hours=24\nnum.partitions=3");
-    let d = c.describe();
-    let np = entry(&d, "num.partitions");
-    assert_eq!(
-        (np.value.as_deref(), np.source, np.read_only),
-        (Some("3"), ConfigSource::StaticBroker, true)
-    );
-    assert_eq!(np.config_type, ConfigType::Int);
-    let seg = entry(&d, "log.segment.bytes");
-    assert_eq!(
-        (seg.value.as_deref(), seg.source, seg.read_only),
-        (Some("1073741824"), ConfigSource::Default, false)
-    );
-    let ms = entry(&d, "log.retention.ms");
-    assert_eq!(
-        (ms.value.as_deref(), ms.source),
-        (None, ConfigSource::Default)
-    );
-    let chain: Vec<_> = ms
-        .synonyms
-        .iter()
-        .map(|s| (s.name.as_str(), s.value.as_deref(), s.source))
-        .collect();
-    assert_eq!(
-        chain,
-        vec![
-            (
-                "log.retention.hours",
-                Some("24"),
-                ConfigSource::StaticBroker
-            ),
-            ("log.retention.hours", Some("168"), ConfigSource::Default),
-        ]
-    );
-    let hours = entry(&d, "log.retention.hours");
-    assert_eq!(
-        (hours.value.as_deref(), hours.source),
-        (Some("24"), ConfigSource::StaticBroker)
-    );
-    assert!(d.iter().all(|e| !e.sensitive));
-    assert!(entry(&d, "log.flush.interval.messages")
-        .documentation
-        .is_some());
-    assert_eq!(entry(&d, "node.id").value.as_deref(), Some("1"));
-}
-
-#[test]
-fn alter_cluster_default_and_this_broker() {
-    let mut c = props("log.retention.hours=24");
-    c.alter(
-        &[AlterOp::Set("log.retention.ms".into(), "5000".into())],
-        false,
-    )
-    .unwrap();
-    assert_eq!(c.log_defaults.retention_ms, 5000);
-    c.alter_in(
-        BrokerScope::ThisBroker,
-        &[AlterOp::Set("log.retention.ms".into(), "7000".into())],
-        false,
-    )
-    .unwrap();
-    assert_eq!(c.log_defaults.retention_ms, 7000);
-    let d = c.describe();
-    let ms = entry(&d, "log.retention.ms");
-    assert_eq!(
-        (ms.value.as_deref(), ms.source),
-        (Some("7000"), ConfigSource::DynamicBroker)
-    );
-    let sources: Vec<_> = ms.synonyms.iter().map(|s| s.source).collect();
-    assert_eq!(
-        sources,
-        vec![
-            ConfigSource::DynamicBroker,
-            ConfigSource::DynamicDefaultBroker,
-            ConfigSource::StaticBroker,
-            ConfigSource::Default
-        ]
-    );
-    assert_eq!(
-        c.dynamic_entries(BrokerScope::ThisBroker),
-        vec![("log.retention.ms".into(), "7000".into())]
-    );
-    c.alter_in(
-        BrokerScope::ThisBroker,
-        &[AlterOp::Delete("log.retention.ms".into())],
-        false,
-    )
-    .unwrap();
-    assert_eq!(c.log_defaults.retention_ms, 5000);
-    c.alter(&[AlterOp::Delete("log.retention.ms".into())], false)
-        .unwrap();
-    assert_eq!(c.log_defaults.retention_ms, 86_400_000);
-
-    c.alter(
-        &[AlterOp::Set("message.max.bytes".into(), "10".into())],
-        false,
-    )
-    .unwrap();
-    assert_eq!(
-        (c.message_max_bytes, c.log_defaults.max_message_bytes),
-        (10, 10)
-    );
-    let mut restored = props("");
-    restored
-        .restore_dynamic(
-            BrokerScope::ClusterDefault,
-            &c.dynamic_entries(BrokerScope::ClusterDefault),
-        )
-        .unwrap();
-    assert_eq!(restored.message_max_bytes, 10);
-}
-
-#[test]
-fn alter_rejections_change_nothing() {
-    let mut c = props("");
-    let before = c.describe();
-    let set = |k: &str, v: &str| AlterOp::Set(k.into(), v.into());
-    let err = c
-        .alter(
-            &[
-                set("log.segment.bytes", "2000000"),
-                set("num.partitions", "3"),
-            ],
-            false,
-        )
-        .unwrap_err();
-    assert!(matches!(err, ConfigError::NotDynamic(ref k) if k == "num.partitions"));
-    assert_eq!(err.error_code(), INVALID_REQUEST);
-    assert!(matches!(
-        c.alter(&[set("log.retention.hours", "1")], false),
-        Err(ConfigError::NotDynamic(_))
-    ));
-    let err = c
-        .alter(&[set("log.segment.bytes", "13")], false)
-        .unwrap_err();
-    assert_eq!(err.error_code(), INVALID_CONFIG);
-    assert!(c.alter(&[set("log.roll.ms", "0")], false).is_err());
-    assert!(c.alter(&[set("no.such.key", "1")], false).is_err());
-    c.alter(&[set("log.segment.bytes", "2000000")], true)
-        .unwrap();
-    assert_eq!(c.describe(), before);
-    assert_eq!(c.log_defaults.segment_bytes, 1 << 30);
-}
-
-#[test]
-fn alter_lists_and_scopes() {
-    let mut c = props("");
-    c.alter(
-        &[AlterOp::Append(
-            "log.cleanup.policy".into(),
-            "compact".into(),
-        )],
-        false,
-    )
-    .unwrap();
-    assert_eq!(
-        c.log_defaults.cleanup_policy,
-        CleanupPolicy {
-            delete: true,
-            compact: true
-        }
-    );
-    c.alter(
-        &[AlterOp::Subtract(
-            "log.cleanup.policy".into(),
-            "delete".into(),
-        )],
-        false,
-    )
-    .unwrap();
-    assert_eq!(
-        c.log_defaults.cleanup_policy,
-        CleanupPolicy {
-            delete: false,
-            compact: true
-        }
-    );
-    assert!(matches!(
-        c.alter(
-            &[AlterOp::Append("log.segment.bytes".into(), "1".into())],
-            false
-        ),
-        Err(ConfigError::NotAList { .. })
-    ));
-    assert!(c
-        .alter(
-            &[AlterOp::Append("log.cleanup.policy".into(), "bogus".into())],
-            false
-        )
-        .is_err());
-    assert_eq!(
-        BrokerScope::for_resource("", 1).unwrap(),
-        BrokerScope::ClusterDefault
-    );
-    assert_eq!(
-        BrokerScope::for_resource("1", 1).unwrap(),
-        BrokerScope::ThisBroker
-    );
-    assert!(BrokerScope::for_resource("2", 1).is_err());
-    assert!(BrokerScope::for_resource("x", 1).is_err());
-    c.replace_dynamic(
-        BrokerScope::ClusterDefault,
-        &[("log.retention.ms".into(), "9".into())],
-        false,
-    )
-    .unwrap();
-    assert_eq!(
-        c.dynamic_entries(BrokerScope::ClusterDefault),
-        vec![("log.retention.ms".into(), "9".into())]
-    );
-    assert_eq!(
-        c.log_defaults.cleanup_policy,
-        CleanupPolicy {
-            delete: true,
-            compact: false
-        }
-    );
-}
-
-proptest! {
-    #[test]
-    fn arbitrary_properties_never_panic(text in "\\PC{0,300}") {
-        let _ = BrokerConfig::from_properties(&text);
-    }
-
-    #[test]
-    fn arbitrary_values_for_known_keys_never_panic(
-        key in prop::sample::select(vec![
-            "log.retention.ms", "log.retention.hours", "log.retention.minutes", "log.roll.hours",
-            "log.segment.bytes", "node.id", "broker.id", "log.dirs", "advertised.listeners",
-            "log.cleanup.policy", "log.cleaner.min.cleanable.ratio", "max.connections",
-        ]),
-        value in "[-0-9a-z.,:/]{0,24}",
-    ) {
-        let _ = BrokerConfig::from_properties(&format!("{key}={value}"));
-    }
 }
