@@ -194,13 +194,30 @@ pub fn disk_space(_dir: &std::path::Path) -> (i64, i64) {
 impl Broker {
     /// IncrementalAlterConfigs / AlterConfigs on the broker resource. Changed log defaults reach
     /// every open partition whose topic does not override them.
+    /// `resource` is the request's broker resource name: "" for the cluster-wide default or this
+    /// node's id. `replace` is legacy AlterConfigs, whose ops are the complete new set.
     pub fn alter_broker_config(
         &self,
+        resource: &str,
         ops: &[crate::config::AlterOp],
+        replace: bool,
         validate_only: bool,
     ) -> Result<(), crate::config::ConfigError> {
+        use crate::config::{AlterOp, BrokerScope};
         let mut cfg = self.config.write().unwrap_or_else(|p| p.into_inner());
-        cfg.alter(ops, validate_only)?;
+        let scope = BrokerScope::for_resource(resource, cfg.node_id)?;
+        if replace {
+            let entries: Vec<(String, String)> = ops
+                .iter()
+                .filter_map(|op| match op {
+                    AlterOp::Set(k, v) => Some((k.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect();
+            cfg.replace_dynamic(scope, &entries, validate_only)?;
+        } else {
+            cfg.alter_in(scope, ops, validate_only)?;
+        }
         let config = cfg.clone();
         drop(cfg);
         if validate_only {

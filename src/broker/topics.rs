@@ -127,6 +127,7 @@ impl Broker {
         for (k, v) in &t.configs {
             overrides.set(k, v)?;
         }
+        overrides.validate(&config)?;
         Ok((overrides, partitions))
     }
 

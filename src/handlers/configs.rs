@@ -169,6 +169,9 @@ fn alter_resource(
                 };
                 r.map_err(|e| (config_error(&e), e.to_string()))?;
             }
+            overrides
+                .validate(&broker.config())
+                .map_err(|e| (config_error(&e), e.to_string()))?;
             if validate_only {
                 return Ok(());
             }
@@ -176,12 +179,9 @@ fn alter_resource(
                 .set_topic_overrides(name, overrides)
                 .map_err(|e| (topic_error(&e), e.to_string()))
         }
-        BROKER => {
-            check_broker_name(broker, name)?;
-            broker
-                .alter_broker_config(ops, validate_only)
-                .map_err(|e| (config_error(&e), e.to_string()))
-        }
+        BROKER => broker
+            .alter_broker_config(name, ops, replace, validate_only)
+            .map_err(|e| (config_error(&e), e.to_string())),
         BROKER_LOGGER => {
             check_broker_name(broker, name)?;
             Err((

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs every client suite against a fresh Strata built from this tree and prints a pass/fail
+# table. Usage: compat-tests/run.sh [suite...]   (suites: python java go node; default all)
+# With KAFKA_BOOTSTRAP set, the suites run against that broker instead (e.g. Apache Kafka).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. compat-tests/lib/broker.sh
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(python java go node)
+work=$(mktemp -d)
+trap 'strata_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+
+if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
+  strata_start "$work/data" || exit 1
+  bootstrap=$STRATA_BOOTSTRAP
+else
+  bootstrap=$KAFKA_BOOTSTRAP
+fi
+echo "compat suites against $bootstrap"
+
+results=()
+failed=0
+record() {
+  # $1 suite name, $2 log file, $3 exit status: keep the suite's "name: N passed, N failed" lines.
+  local lines
+  lines=$(grep -E '^[a-z0-9_()., /-]+: [0-9]+ passed, [0-9]+ failed' "$2" || true)
+  if [ -z "$lines" ]; then lines="$1: 0 passed, 1 failed (no summary; see log)"; fi
+  while IFS= read -r l; do results+=("$l"); done <<<"$lines"
+  if [ "$3" -ne 0 ]; then failed=1; grep -E '^FAIL' "$2" | head -20; fi
+}
+
+for suite in "${suites[@]}"; do
+  log="$work/$suite.log"
+  case "$suite" in
+    python)
+      # Against Strata the suite starts its own brokers (the crash tests kill and restart them).
+      ext=(); [ -n "${KAFKA_BOOTSTRAP:-}" ] && ext=(--bootstrap "$bootstrap")
+      STRATA_BIN="$STRATA_BIN" .compat/venv/bin/python -m pytest -q compat-tests/python "${ext[@]}" \
+        -p no:cacheprovider >"$log" 2>&1
+      status=$?
+      ;;
+    java)
+      (cd compat-tests/java && java -cp "target/classes:target/lib/*" io.strata.compat.Scenarios "$bootstrap") >"$log" 2>&1
+      status=$?
+      ;;
+    go)
+      (cd compat-tests/go && ./compat-go "$bootstrap") >"$log" 2>&1
+      status=$?
+      ;;
+    node)
+      (cd compat-tests/node && node scenarios.js "$bootstrap") >"$log" 2>&1
+      status=$?
+      ;;
+    *) echo "unknown suite $suite"; exit 2 ;;
+  esac
+  record "$suite" "$log" "$status"
+done
+
+if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
+  strata_stop || failed=1
+fi
+
+echo
+echo "| client | passed | failed |"
+echo "|--------|-------:|-------:|"
+total_pass=0; total_fail=0
+for l in "${results[@]}"; do
+  name=${l%%:*}
+  p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$l")
+  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$l")
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  echo "| $name | $p | $f |"
+done
+echo
+echo "compat: $total_pass passed, $total_fail failed"
+[ "$failed" -eq 0 ] && [ "$total_fail" -eq 0 ]
