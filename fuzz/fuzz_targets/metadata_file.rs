@@ -1,0 +1,10 @@
+//! The cluster metadata file as read back from disk.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = strata::metadata::store::decode(text);
+    }
+});
