@@ -120,6 +120,16 @@ fn spawn_housekeeping(broker: Arc<Broker>, retention_every: Duration) {
             let _ = tokio::task::spawn_blocking(move || b.run_housekeeping()).await;
         }
     });
+    let c = broker.clone();
+    tokio::spawn(async move {
+        // How much of a crashed log recovery has to scan: what was written since the last tick.
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let c = c.clone();
+            let _ = tokio::task::spawn_blocking(move || c.checkpoint_logs()).await;
+        }
+    });
     tokio::spawn(async move {
         // Interval flushes (log.flush.interval.ms) are checked at this granularity.
         let mut tick = tokio::time::interval(Duration::from_millis(100));

@@ -175,6 +175,16 @@ impl Broker {
         }
     }
 
+    /// Checkpoints every active segment's durable prefix, bounding crash recovery to the data
+    /// written since (see `PartitionLog::checkpoint_active_segment`).
+    pub fn checkpoint_logs(&self) {
+        for p in self.all_partitions() {
+            if let Err(e) = p.log.checkpoint_active_segment() {
+                tracing::warn!(partition = %p.tp, error = %e, "active segment checkpoint failed");
+            }
+        }
+    }
+
     pub fn flush_due(&self) {
         let now = now_ms();
         for p in self.all_partitions() {

@@ -41,6 +41,8 @@ struct State {
     /// A clean-shutdown marker is on disk; it must go before the log changes again, or a later
     /// start would trust an end offset that is no longer true.
     clean_marker: bool,
+    /// (base offset, size) of the active segment at the last active-segment checkpoint.
+    checkpointed: (i64, u32),
 }
 
 impl State {
@@ -89,6 +91,7 @@ impl PartitionLog {
             last_flush_ms: now_ms,
             offline: false,
             clean_marker: false,
+            checkpointed: (-1, 0),
         };
         Ok(PartitionLog {
             dir,
@@ -317,6 +320,30 @@ impl PartitionLog {
         st.clean_marker = true;
         drop(st);
         self.advance_durable(end);
+        Ok(())
+    }
+
+    /// Records a durable prefix of the active segment (its indexes and where it ends) so that
+    /// recovery after a crash scans only the data written since. Cheap when nothing changed.
+    pub fn checkpoint_active_segment(&self) -> Result<(), LogError> {
+        let mut st = self.lock();
+        if st.offline {
+            return Ok(());
+        }
+        let checkpointed = st.checkpointed;
+        let active = st.active();
+        let mark = (active.base_offset, active.size);
+        if mark == checkpointed || active.is_empty() {
+            return Ok(());
+        }
+        // Done under the lock so a roll cannot interleave and leave a partial index behind for a
+        // segment that is no longer active.
+        active.file.sync_data()?;
+        active.write_indexes()?;
+        let payload =
+            recovery::encode_active_checkpoint(active.base_offset, active.next_offset, active.size);
+        checkpoint::write(&self.dir.join(recovery::ACTIVE_CHECKPOINT_FILE), &payload)?;
+        st.checkpointed = mark;
         Ok(())
     }
 

@@ -21,6 +21,34 @@ pub const LOG_START_FILE: &str = "log-start-offset";
 pub const RECOVERY_POINT_FILE: &str = "recovery-point";
 pub const EPOCHS_FILE: &str = "leader-epoch-checkpoint";
 pub const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";
+/// A durable prefix of the active segment: base offset, next offset and byte size, written with
+/// the segment's indexes every few seconds so a crash scans only what came after it.
+pub const ACTIVE_CHECKPOINT_FILE: &str = "active-segment-checkpoint";
+
+pub fn encode_active_checkpoint(base: i64, next_offset: i64, size: u32) -> Vec<u8> {
+    let mut p = Vec::with_capacity(20);
+    p.extend_from_slice(&base.to_be_bytes());
+    p.extend_from_slice(&next_offset.to_be_bytes());
+    p.extend_from_slice(&size.to_be_bytes());
+    p
+}
+
+fn read_active_checkpoint(dir: &Path) -> Option<(i64, i64, u32)> {
+    let p = checkpoint::read(&dir.join(ACTIVE_CHECKPOINT_FILE))?;
+    if p.len() != 20 {
+        return None;
+    }
+    let i = |r: std::ops::Range<usize>| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&p[r]);
+        i64::from_be_bytes(a)
+    };
+    Some((
+        i(0..8),
+        i(8..16),
+        u32::from_be_bytes([p[16], p[17], p[18], p[19]]),
+    ))
+}
 
 pub struct Recovered {
     pub segments: Vec<Segment>,
@@ -54,6 +82,7 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
     let recovery_point = checkpoint::read_i64(&dir.join(RECOVERY_POINT_FILE)).unwrap_or(0);
     let stored_start = checkpoint::read_i64(&dir.join(LOG_START_FILE));
     let bases = segment_bases(dir)?;
+    let active_checkpoint = read_active_checkpoint(dir);
     let max_batch = MAX_SEGMENT_BYTES as usize;
 
     let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
@@ -85,7 +114,23 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
                 seg.largest_timestamp_batch = base + rel as i64;
             }
         } else {
-            let cut = seg.recover(config.index_interval_bytes, max_batch)?;
+            let resumed = match active_checkpoint {
+                Some((b, next, size)) if b == base && next_base.is_none() => {
+                    seg.load_indexes_up_to(next, size as u64, (-1, -1))?
+                }
+                _ => false,
+            };
+            if resumed {
+                if let Some((ts, rel)) = seg.index.times.last().copied() {
+                    seg.largest_timestamp = ts;
+                    seg.largest_timestamp_batch = base + rel as i64;
+                }
+            }
+            let cut = if resumed {
+                seg.scan_tail(config.index_interval_bytes, max_batch)?
+            } else {
+                seg.recover(config.index_interval_bytes, max_batch)?
+            };
             truncated_bytes += cut;
             if cut > 0 {
                 tracing::warn!(dir = %dir.display(), segment = base, bytes = cut, "truncated a torn or corrupt log tail");
@@ -132,6 +177,17 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
     }
     if let Some(active) = segments.last() {
         checkpoint::write_i64(&dir.join(RECOVERY_POINT_FILE), active.base_offset)?;
+    }
+    // A checkpoint that no longer describes a prefix of the active segment (after a truncation
+    // below it, or a new active segment) must not be trusted by a later recovery.
+    let checkpoint_still_true = match (active_checkpoint, segments.last()) {
+        (Some((b, next, size)), Some(a)) => {
+            b == a.base_offset && size <= a.size && next <= a.next_offset
+        }
+        _ => false,
+    };
+    if !checkpoint_still_true {
+        let _ = fs::remove_file(dir.join(ACTIVE_CHECKPOINT_FILE));
     }
     let _ = fs::remove_file(dir.join(CLEAN_SHUTDOWN_FILE));
     Ok(Recovered {

@@ -143,15 +143,21 @@ impl Segment {
     /// `self.base_offset`), rebuilding indexes, and truncating at the first bad or incomplete
     /// batch. Returns the number of bytes cut off.
     pub fn recover(&mut self, index_interval: u32, max_batch: usize) -> std::io::Result<u64> {
-        let file_len = self.file.metadata()?.len();
         self.index = SegmentIndex::default();
         self.size = 0;
         self.next_offset = self.base_offset;
         self.largest_timestamp = -1;
         self.largest_timestamp_batch = -1;
         self.bytes_since_index = 0;
+        self.scan_tail(index_interval, max_batch)
+    }
+
+    /// Like [`Segment::recover`], but trusting everything below the current `size` (loaded from a
+    /// checkpoint of a durable prefix) and scanning only what follows it.
+    pub fn scan_tail(&mut self, index_interval: u32, max_batch: usize) -> std::io::Result<u64> {
+        let file_len = self.file.metadata()?.len();
         let mut reader = BufReader::with_capacity(1 << 20, (*self.file).try_clone()?);
-        reader.seek(SeekFrom::Start(0))?;
+        reader.seek(SeekFrom::Start(self.size as u64))?;
         let mut buf = Vec::new();
         loop {
             let pos = self.size as u64;
@@ -191,7 +197,17 @@ impl Segment {
     /// and next offset known from elsewhere. False when they are missing or inconsistent.
     pub fn load_indexes(&mut self, next_offset: i64, largest: (i64, i64)) -> std::io::Result<bool> {
         let size = self.file.metadata()?.len();
-        if size > super::MAX_SEGMENT_BYTES {
+        self.load_indexes_up_to(next_offset, size, largest)
+    }
+
+    /// Loads the index files for the prefix of `size` bytes ending at `next_offset`.
+    pub fn load_indexes_up_to(
+        &mut self,
+        next_offset: i64,
+        size: u64,
+        largest: (i64, i64),
+    ) -> std::io::Result<bool> {
+        if size > super::MAX_SEGMENT_BYTES || size > self.file.metadata()?.len() {
             return Ok(false);
         }
         let (Ok(o), Ok(t)) = (

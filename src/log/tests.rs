@@ -469,3 +469,64 @@ fn retried_producer_batches_get_their_original_offsets_even_after_restart() {
         assert_eq!(log.log_end_offset(), Offset(6));
     }
 }
+
+#[test]
+fn crash_after_an_active_checkpoint_scans_only_the_tail_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        for i in 0..20 {
+            append(&log, 2, 100 + i);
+        }
+        log.checkpoint_active_segment().unwrap();
+        for i in 20..30 {
+            append(&log, 2, 100 + i);
+        }
+        // No flush: a crash.
+    }
+    // Damage the tail after the checkpoint: the last batch is torn.
+    let file = log_files(dir.path()).pop().unwrap();
+    let len = fs::metadata(&file).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(log.log_end_offset(), Offset(58));
+    for o in [0, 39, 40, 57] {
+        let h = headers(&log.read(Offset(o), 1, Offset(58)).unwrap());
+        assert!(
+            h[0].base_offset <= o && o <= h[0].last_offset(),
+            "offset {o}"
+        );
+    }
+    let b = log.find_batch_by_timestamp(125).unwrap().unwrap();
+    assert_eq!(BatchHeader::parse(&b).unwrap().base_offset, 50);
+    assert_eq!(append(&log, 1, 1), (58, 58));
+}
+
+#[test]
+fn a_checkpoint_past_the_file_falls_back_to_a_full_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        for i in 0..10 {
+            append(&log, 2, i);
+        }
+        log.checkpoint_active_segment().unwrap();
+    }
+    let file = log_files(dir.path()).pop().unwrap();
+    let len = fs::metadata(&file).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert!(log.log_end_offset().value() < 20);
+    let end = log.log_end_offset();
+    assert_eq!(append(&log, 1, 1).0, end.value());
+}
