@@ -45,3 +45,15 @@ pub fn log_error(e: &LogError) -> ResponseError {
         _ => ResponseError::KafkaStorageError,
     }
 }
+
+/// KIP-320 fencing: a client naming the leader epoch it knows (-1: none) gets FENCED_LEADER_EPOCH
+/// when it is behind and UNKNOWN_LEADER_EPOCH when it is ahead of this partition's epoch.
+pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ResponseError> {
+    if requested >= 0 && requested < current {
+        return Err(ResponseError::FencedLeaderEpoch);
+    }
+    if requested > current {
+        return Err(ResponseError::UnknownLeaderEpoch);
+    }
+    Ok(())
+}

@@ -255,13 +255,10 @@ fn read_one(
     else {
         return fail(ResponseError::UnknownTopicOrPartition);
     };
-    let epoch = partition.leader_epoch();
-    let asked = w.fetch.current_leader_epoch;
-    if asked >= 0 && asked < epoch {
-        return fail(ResponseError::FencedLeaderEpoch);
-    }
-    if asked > epoch {
-        return fail(ResponseError::UnknownLeaderEpoch);
+    if let Err(e) =
+        crate::error::check_leader_epoch(w.fetch.current_leader_epoch, partition.leader_epoch())
+    {
+        return fail(e);
     }
     let log = &partition.log;
     let hw = log.high_watermark();

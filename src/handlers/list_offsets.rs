@@ -42,11 +42,8 @@ pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> Reply {
                     return base.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                 };
                 let epoch = part.leader_epoch();
-                if p.current_leader_epoch >= 0 && p.current_leader_epoch < epoch {
-                    return base.with_error_code(ResponseError::FencedLeaderEpoch.code());
-                }
-                if p.current_leader_epoch > epoch {
-                    return base.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                if let Err(e) = crate::error::check_leader_epoch(p.current_leader_epoch, epoch) {
+                    return base.with_error_code(e.code());
                 }
                 match lookup(&part, p.timestamp, read_committed) {
                     Ok(Some((offset, ts))) => base

@@ -29,11 +29,8 @@ pub async fn handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest) -> Re
                     return base.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                 };
                 let epoch = part.leader_epoch();
-                if p.current_leader_epoch >= 0 && p.current_leader_epoch < epoch {
-                    return base.with_error_code(ResponseError::FencedLeaderEpoch.code());
-                }
-                if p.current_leader_epoch > epoch {
-                    return base.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                if let Err(e) = crate::error::check_leader_epoch(p.current_leader_epoch, epoch) {
+                    return base.with_error_code(e.code());
                 }
                 let (found_epoch, end) = part.log.end_offset_for_epoch(p.leader_epoch);
                 base.with_leader_epoch(found_epoch)

@@ -107,20 +107,15 @@ fn append_partition(
         .log
         .append(&[records], partition.leader_epoch(), append_time, now);
     match outcome {
+        // A retried duplicate is answered like the original, and also waits for durability: the
+        // original may still be waiting for its fsync and must not be acknowledged before it.
         Ok(AppendOutcome::Appended {
             base_offset,
             last_offset,
             log_append_time_ms,
             log_start_offset,
-        }) => PartitionResult {
-            index,
-            error: None,
-            base_offset: base_offset.value(),
-            log_append_time_ms,
-            log_start_offset: log_start_offset.value(),
-            wait: (acks != 0).then(|| (partition.clone(), last_offset.next())),
-        },
-        Ok(AppendOutcome::Duplicate {
+        })
+        | Ok(AppendOutcome::Duplicate {
             base_offset,
             last_offset,
             log_append_time_ms,
@@ -131,8 +126,6 @@ fn append_partition(
             base_offset: base_offset.value(),
             log_append_time_ms,
             log_start_offset: log_start_offset.value(),
-            // The original may still be waiting for its fsync: the retry must not be acknowledged
-            // before it.
             wait: (acks != 0).then(|| (partition.clone(), last_offset.next())),
         },
         Err(e) => {
