@@ -25,7 +25,7 @@ compat: build compat-deps
 	compat-tests/run.sh
 
 ## Installs what the client suites need; each step is skipped when already done.
-compat-deps: $(STAMPS)/python $(STAMPS)/java $(STAMPS)/go $(STAMPS)/node
+compat-deps: $(STAMPS)/python $(STAMPS)/java $(STAMPS)/go $(STAMPS)/node $(STAMPS)/kafka
 
 $(STAMPS)/python: compat-tests/python/requirements.txt
 	@mkdir -p $(STAMPS)
@@ -36,6 +36,13 @@ $(STAMPS)/python: compat-tests/python/requirements.txt
 $(STAMPS)/java: compat-tests/java/pom.xml $(wildcard compat-tests/java/src/main/java/io/strata/compat/*.java)
 	@mkdir -p $(STAMPS)
 	cd compat-tests/java && mvn -q -B package dependency:copy-dependencies -DoutputDirectory=target/lib
+	cd compat-tests/java && mvn -q -B dependency:copy-dependencies -Dkafka.clients.version=3.9.1 -DoutputDirectory=target/lib3
+	@touch $@
+
+## Apache Kafka's jars: its command-line tools run against Strata, and it is the reference broker.
+$(STAMPS)/kafka: compat-tests/kafka-ref/pom.xml
+	@mkdir -p $(STAMPS)
+	compat-tests/kafka-ref/fetch.sh
 	@touch $@
 
 $(STAMPS)/go: $(wildcard compat-tests/go/*.go) compat-tests/go/go.mod compat-tests/go/go.sum

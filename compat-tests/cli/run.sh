@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Apache Kafka's own command-line tools (from the Maven Central jars) against one bootstrap
+# address. Usage: compat-tests/cli/run.sh HOST:PORT
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bs=$1
+tool() { "$root/compat-tests/kafka-ref/kafka.sh" tool - "$@" 2>/dev/null; }
+run=$(date +%s%N | tail -c 9)
+t="cli-$run"
+passed=0 failed=0
+check() {
+  # check NAME EXPECTED-REGEX COMMAND...: passes when the command exits 0 and prints the pattern.
+  local name=$1 want=$2; shift 2
+  local out
+  if out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name: $(tail -3 <<<"$out" | tr '\n' ' ')"
+  fi
+}
+
+check "kafka-topics --create" "Created topic" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --create --topic "$t" --partitions 3 --replication-factor 1
+check "kafka-topics --list" "^$t\$" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --list
+check "kafka-topics --describe" "PartitionCount: 3" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --describe --topic "$t"
+check "kafka-topics --alter --partitions" "" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --alter --topic "$t" --partitions 4
+check "kafka-topics --describe after alter" "PartitionCount: 4" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --describe --topic "$t"
+check "kafka-configs --alter topic" "Completed updating config" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type topics --entity-name "$t" --alter --add-config retention.ms=3600000
+check "kafka-configs --describe topic" "retention.ms=3600000" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type topics --entity-name "$t" --describe
+check "kafka-configs --describe broker --all" "log.retention" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type brokers --entity-name 1 --describe --all
+check "kafka-verifiable-producer" '"name":"tool_data".*"acked":1000' tool org.apache.kafka.tools.VerifiableProducer --bootstrap-server "$bs" --topic "$t" --max-messages 1000 --acks -1
+check "kafka-get-offsets" "^$t:0:[0-9]+" tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bs" --topic "$t"
+# The verifiable producer spreads records with the sticky partitioner, so pick the fullest partition.
+best=$(tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bs" --topic "$t" | sort -t: -k3 -n | tail -1)
+p=$(cut -d: -f2 <<<"$best"); end=$(cut -d: -f3 <<<"$best"); mid=$((end / 2))
+check "kafka-get-offsets --time -2" "^$t:$p:0\$" tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bs" --topic "$t" --partitions "$p" --time -2
+json=$(mktemp)
+printf '{"partitions":[{"topic":"%s","partition":%s,"offset":%s}],"version":1}' "$t" "$p" "$mid" >"$json"
+check "kafka-delete-records" "low_watermark: $mid" tool org.apache.kafka.tools.DeleteRecordsCommand --bootstrap-server "$bs" --offset-json-file "$json"
+rm -f "$json"
+check "kafka-get-offsets after delete-records" "^$t:$p:$mid\$" tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bs" --topic "$t" --partitions "$p" --time -2
+check "kafka-log-dirs --describe" "\"partition\":\"$t-0\"" tool org.apache.kafka.tools.LogDirsCommand --bootstrap-server "$bs" --describe --topic-list "$t"
+check "kafka-console-consumer (assigned partition)" "Processed a total of 1 message" "$root/compat-tests/kafka-ref/kafka.sh" tool - org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bs" --topic "$t" --partition "$p" --offset earliest --max-messages 1 --timeout-ms 20000
+check "kafka-topics --delete" "" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --delete --topic "$t"
+echo "cli(kafka tools 4.1.0): $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
