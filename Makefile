@@ -4,7 +4,7 @@ CARGO ?= cargo
 VENV := .compat/venv
 STAMPS := .compat/stamps
 
-.PHONY: run build test test-rust compat compat-deps compat-kafka clean
+.PHONY: run build test test-rust compat compat-deps compat-kafka differential clean
 
 ## Build, then start one broker on 127.0.0.1:9092 with data in ./data.
 run: build
@@ -15,7 +15,7 @@ build:
 
 ## Everything: Rust unit, property and integration tests, then every client suite against a
 ## release build (installing the clients first).
-test: test-rust compat
+test: test-rust compat differential
 
 test-rust:
 	$(CARGO) test --locked
@@ -54,6 +54,10 @@ $(STAMPS)/node: compat-tests/node/package.json compat-tests/node/package-lock.js
 	@mkdir -p $(STAMPS)
 	cd compat-tests/node && npm ci --silent --no-audit --no-fund
 	@touch $@
+
+## The same request sequences against Apache Kafka and Strata, compared (tests/differential.rs).
+differential: build $(STAMPS)/kafka
+	compat-tests/differential.sh
 
 ## The same client suites against an Apache Kafka already running at KAFKA_BOOTSTRAP, to check
 ## the scenarios themselves.

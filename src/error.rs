@@ -18,6 +18,7 @@ pub fn topic_error(e: &TopicError) -> ResponseError {
         TopicError::UnknownTopic => ResponseError::UnknownTopicOrPartition,
         TopicError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
         TopicError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        TopicError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
         TopicError::InvalidConfig(_) => ResponseError::InvalidConfig,
         TopicError::Broker(_) => ResponseError::KafkaStorageError,
     }

@@ -27,6 +27,8 @@ pub enum TopicError {
     InvalidPartitions(String),
     #[error("{0}")]
     InvalidReplicationFactor(String),
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
     #[error(transparent)]
@@ -212,10 +214,13 @@ impl Broker {
         Ok(meta)
     }
 
+    /// `assignments`: when the request lists replica assignments, how many and whether they all
+    /// name this node; Kafka requires exactly one per new partition.
     pub fn create_partitions(
         &self,
         name: &str,
         count: i32,
+        assignments: Option<(usize, bool)>,
         validate_only: bool,
     ) -> Result<(), TopicError> {
         let _guard = self.topic_changes.lock().unwrap_or_else(|p| p.into_inner());
@@ -226,6 +231,19 @@ impl Broker {
             return Err(TopicError::InvalidPartitions(format!(
                 "Topic currently has {current} partitions, which is higher than the requested {count}."
             )));
+        }
+        if let Some((given, all_here)) = assignments {
+            let added = (count - current) as usize;
+            if given != added {
+                return Err(TopicError::InvalidReplicaAssignment(format!(
+                    "Increasing the number of partitions by {added} but {given} assignments provided."
+                )));
+            }
+            if !all_here {
+                return Err(TopicError::InvalidReplicaAssignment(
+                    "Replica assignments may only name this broker".into(),
+                ));
+            }
         }
         if count > MAX_PARTITIONS_PER_TOPIC {
             return Err(TopicError::InvalidPartitions(format!(

@@ -265,7 +265,8 @@ fn read_one(
     // No transactions yet, so the last stable offset is the high watermark.
     let lso = hw;
     let upper = if params.read_committed { lso } else { hw };
-    let base = base
+    let ok = base
+        .clone()
         .with_high_watermark(hw.value())
         .with_last_stable_offset(lso.value())
         // log_start_offset exists from v5.
@@ -278,8 +279,9 @@ fn read_one(
     let limit = (w.fetch.max_bytes.max(0) as usize).min(remaining);
     match log.read(Offset(w.fetch.fetch_offset), limit, upper) {
         // KIP-74: only the first partition with data may exceed the limits.
-        Ok(records) if records.len() > limit && !first => base,
-        Ok(records) => base.with_records(Some(records)),
+        Ok(records) if records.len() > limit && !first => ok,
+        Ok(records) => ok.with_records(Some(records)),
+        // Kafka leaves the watermarks unset (-1) on a partition error.
         Err(e) => base.with_error_code(log_error(&e).code()),
     }
 }

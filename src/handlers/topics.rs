@@ -32,14 +32,18 @@ pub async fn create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Rep
         .map(|t| t.name.0.to_string())
         .collect();
     let mut results = Vec::with_capacity(req.topics.len());
+    let mut answered_duplicates = HashSet::new();
     for t in req.topics {
         let name = t.name.0.to_string();
+        // Kafka answers a name given twice once, not once per occurrence.
+        if duplicates.contains(&name) && !answered_duplicates.insert(name.clone()) {
+            continue;
+        }
         let result = CreatableTopicResult::default()
             .with_name(t.name.clone())
             .with_num_partitions(-1)
             .with_replication_factor(-1);
         if duplicates.contains(&name) {
-            // Kafka answers every occurrence of a topic named twice in one request this way.
             results.push(
                 result
                     .with_error_code(ResponseError::InvalidRequest.code())
@@ -199,10 +203,18 @@ pub async fn create_partitions(ctx: RequestContext, req: CreatePartitionsRequest
     for t in req.topics {
         let name = t.name.0.to_string();
         let r = CreatePartitionsTopicResult::default().with_name(t.name);
+        let node = ctx.broker.node_id();
+        let assignments = t.assignments.as_ref().map(|a| {
+            (
+                a.len(),
+                a.iter()
+                    .all(|x| !x.broker_ids.is_empty() && x.broker_ids.iter().all(|b| b.0 == node)),
+            )
+        });
         results.push(
             match ctx
                 .broker
-                .create_partitions(&name, t.count, req.validate_only)
+                .create_partitions(&name, t.count, assignments, req.validate_only)
             {
                 Ok(()) => r,
                 Err(e) => r
