@@ -4,7 +4,7 @@ CARGO ?= cargo
 VENV := .compat/venv
 STAMPS := .compat/stamps
 
-.PHONY: run build test test-rust compat compat-deps compat-kafka differential clean
+.PHONY: run build test test-rust compat compat-deps compat-kafka differential bench clean
 
 ## Build, then start one broker on 127.0.0.1:9092 with data in ./data.
 run: build
@@ -58,6 +58,10 @@ $(STAMPS)/node: compat-tests/node/package.json compat-tests/node/package-lock.js
 ## The same request sequences against Apache Kafka and Strata, compared (tests/differential.rs).
 differential: build $(STAMPS)/kafka
 	compat-tests/differential.sh
+
+## Apache Kafka and Strata side by side with the same load tools; writes docs/benchmarks.md.
+bench: build $(STAMPS)/kafka $(STAMPS)/python
+	$(VENV)/bin/python compat-tests/bench/bench.py
 
 ## The same client suites against an Apache Kafka already running at KAFKA_BOOTSTRAP, to check
 ## the scenarios themselves.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every client suite against a fresh Strata built from this tree and prints a pass/fail
 # table. Usage: compat-tests/run.sh [suite...]
-# (suites: python java java3 go node cli; default all)
+# (suites: python java java3 go node cli kgo-suite; default all)
 # With KAFKA_BOOTSTRAP set, the suites run against that broker instead (e.g. Apache Kafka).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . compat-tests/lib/broker.sh
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node cli)
+[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node cli kgo-suite)
 work=$(mktemp -d)
 trap 'strata_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
@@ -25,7 +25,7 @@ failed=0
 record() {
   # $1 suite name, $2 log file, $3 exit status: keep the suite's "name: N passed, N failed" lines.
   local lines
-  lines=$(grep -E '^[a-z0-9_()., /-]+: [0-9]+ passed, [0-9]+ failed' "$2" || true)
+  lines=$(grep -E '^[a-zA-Z0-9_()., /-]+: [0-9]+ passed, [0-9]+ failed' "$2" || true)
   if [ -z "$lines" ]; then lines="$1: 0 passed, 1 failed (no summary; see log)"; fi
   while IFS= read -r l; do results+=("$l"); done <<<"$lines"
   if [ "$3" -ne 0 ]; then failed=1; grep -E '^FAIL' "$2" | head -20; fi
@@ -47,6 +47,10 @@ for suite in "${suites[@]}"; do
       ;;
     java3)
       (cd compat-tests/java && java -cp "target/classes:target/lib3/*" io.strata.compat.Scenarios "$bootstrap") >"$log" 2>&1
+      status=$?
+      ;;
+    kgo-suite)
+      compat-tests/suites/franz-go.sh "$bootstrap" >"$log" 2>&1
       status=$?
       ;;
     cli)
