@@ -82,10 +82,10 @@ fn lookup(
         LATEST_TIERED => Ok(None),
         MAX_TIMESTAMP => Ok(log
             .max_timestamp_batch()?
-            .and_then(|b| locate::max_timestamp(&b))),
+            .and_then(|b| locate::max_timestamp(&b, log.log_start_offset().value()))),
         ts if ts >= 0 => Ok(log
             .find_batch_by_timestamp(ts)?
-            .and_then(|b| locate::first_at_or_after(&b, ts))),
+            .and_then(|b| locate::first_at_or_after(&b, ts, log.log_start_offset().value()))),
         _ => Ok(None),
     }
 }
