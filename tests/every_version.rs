@@ -310,3 +310,27 @@ async fn every_api_every_version_answers() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn broker_config_changes_survive_a_restart() {
+    let b = TestBroker::start(NetworkLimits::default()).await;
+    let mut c = RawClient::connect(b.addr).await;
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        incremental_alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(4)
+            .with_resource_name(StrBytes::from_static_str(""))
+            .with_configs(vec![
+                incremental_alter_configs_request::AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("log.retention.ms"))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_static_str("7200000"))),
+            ]),
+    ]);
+    let r: IncrementalAlterConfigsResponse =
+        call(&mut c, ApiKey::IncrementalAlterConfigs, 1, &req).await;
+    assert_eq!(r.responses[0].error_code, 0);
+    let dir = b.stop().await;
+    let b = TestBroker::start_in(dir, NetworkLimits::default()).await;
+    let value = b.broker.with_config(|c| c.log_defaults.retention_ms);
+    assert_eq!(value, 7_200_000);
+}

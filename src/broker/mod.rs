@@ -83,6 +83,15 @@ impl Broker {
             }
         };
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("producer-id-block"))?;
+        let mut config = config;
+        for (scope, key, value) in &cluster.broker_configs {
+            let scope = scope_of(scope);
+            if let Err(e) = config.restore_dynamic(scope, &[(key.clone(), value.clone())]) {
+                // A value valid when it was set but not any more (e.g. after an upgrade) must not
+                // stop the broker; the static configuration applies instead.
+                tracing::warn!(key, value, error = %e, "ignoring a stored run-time broker config");
+            }
+        }
         let broker = Broker {
             config: RwLock::new(config),
             cluster: RwLock::new(cluster),
@@ -233,6 +242,28 @@ impl Broker {
         if validate_only {
             return Ok(());
         }
+        // Same lock as topic changes: both rewrite the whole metadata file from a copy.
+        let _guard = self.topic_changes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.cluster().clone();
+        state.broker_configs = [
+            ("default", BrokerScope::ClusterDefault),
+            ("node", BrokerScope::ThisBroker),
+        ]
+        .into_iter()
+        .flat_map(|(name, scope)| {
+            config
+                .dynamic_entries(scope)
+                .into_iter()
+                .map(move |(k, v)| (name.to_string(), k, v))
+        })
+        .collect();
+        if let Err(e) = self.save_cluster(state) {
+            tracing::error!(error = %e, "could not persist broker config change");
+            return Err(crate::config::ConfigError::Io {
+                path: self.config().data_dir,
+                source: std::io::Error::other(e.to_string()),
+            });
+        }
         let cluster = self.cluster().clone();
         for t in cluster.topics.values() {
             let effective = t.overrides.effective(&config);
@@ -243,5 +274,13 @@ impl Broker {
             }
         }
         Ok(())
+    }
+}
+
+fn scope_of(name: &str) -> crate::config::BrokerScope {
+    if name == "node" {
+        crate::config::BrokerScope::ThisBroker
+    } else {
+        crate::config::BrokerScope::ClusterDefault
     }
 }

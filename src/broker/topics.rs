@@ -76,7 +76,7 @@ impl Broker {
         Ok(())
     }
 
-    fn save_cluster(&self, state: ClusterState) -> Result<(), BrokerError> {
+    pub(super) fn save_cluster(&self, state: ClusterState) -> Result<(), BrokerError> {
         self.store.save(&state)?;
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = state;
         Ok(())

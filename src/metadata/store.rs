@@ -10,6 +10,7 @@
 //! cluster.id <id>
 //! topic <name> <uuid> <epoch>,<epoch>,...
 //! config <topic> <key> <value, %-escaped>
+//! broker-config <default|node> <key> <value, %-escaped>
 //! crc32c <8 hex digits>
 //! ```
 
@@ -139,6 +140,14 @@ pub fn encode(state: &ClusterState) -> String {
             body.push_str(&format!("config {} {} {}\n", t.name, escape(k), escape(v)));
         }
     }
+    for (scope, k, v) in &state.broker_configs {
+        body.push_str(&format!(
+            "broker-config {} {} {}\n",
+            scope,
+            escape(k),
+            escape(v)
+        ));
+    }
     let crc = crc32c::crc32c(body.as_bytes());
     body.push_str(&format!("crc32c {crc:08x}\n"));
     body
@@ -194,6 +203,13 @@ pub fn decode(text: &str) -> Result<ClusterState, String> {
                     .restore(&unescape(key)?, &unescape(value)?)
                     .map_err(|e| format!("topic {topic}: {e}"))?;
             }
+            (Some("broker-config"), Some(scope), Some(key), Some(value))
+                if scope == "default" || scope == "node" =>
+            {
+                state
+                    .broker_configs
+                    .push((scope.to_string(), unescape(key)?, unescape(value)?));
+            }
             _ => return Err(format!("unrecognised line: {line}")),
         }
     }
@@ -212,6 +228,7 @@ mod tests {
         overrides.set("retention.ms", "1000").unwrap();
         let mut s = ClusterState {
             cluster_id: "abc".into(),
+            broker_configs: vec![("default".into(), "log.retention.ms".into(), "5 000".into())],
             ..Default::default()
         };
         s.topics.insert(
@@ -239,6 +256,7 @@ mod tests {
         assert_eq!(t.leader_epochs, vec![0, 3, 1]);
         assert_eq!(t.id, s.topics["t.1"].id);
         assert_eq!(t.overrides.entries().count(), 1);
+        assert_eq!(back.broker_configs, s.broker_configs);
     }
 
     #[test]

@@ -25,6 +25,9 @@ impl TopicMeta {
 pub struct ClusterState {
     pub cluster_id: String,
     pub topics: BTreeMap<String, TopicMeta>,
+    /// Broker configs changed at run time (IncrementalAlterConfigs / AlterConfigs on the broker
+    /// resource), per scope: "default" for the cluster-wide default, "node" for this broker.
+    pub broker_configs: Vec<(String, String, String)>,
 }
 
 impl ClusterState {
