@@ -111,6 +111,18 @@ def produce(bootstrap, topic, records, producers=1):
     return total_mb, max(p99s)
 
 
+def fixed_rate_latency(bootstrap, topic, mb_per_s=20, seconds=15):
+    """Produce latency percentiles (send to acknowledgement, acks=all) at a fixed rate well below
+    saturation."""
+    rate = mb_per_s * 1024 * 1024 // RECORD_SIZE
+    out = tool("org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(rate * seconds),
+               "--record-size", str(RECORD_SIZE), "--throughput", str(rate), "--producer-props", "bootstrap.servers=" + bootstrap,
+               "acks=all", "enable.idempotence=true", "linger.ms=1")
+    last = [l for l in out.splitlines() if "records sent" in l][-1]
+    m = re.search(r"([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99.9th", last)
+    return {"rate_p50_ms": float(m.group(1)), "rate_p99_ms": float(m.group(3)), "rate_p999_ms": float(m.group(4))}
+
+
 def e2e_latency(bootstrap, topic):
     out = tool("org.apache.kafka.tools.EndToEndLatency", bootstrap, topic, "5000", "all", str(RECORD_SIZE))
     m = re.search(r"50th = ([\d.]+), 99th = ([\d.]+), 99.9th = ([\d.]+)", out)
@@ -152,6 +164,8 @@ def bench(broker, work):
     mb, p99 = produce(bootstrap, "bench-4p", RECORDS, producers=4)
     r["produce_4_mb_s"], r["produce_4_p99_ms"] = round(mb, 1), round(p99, 1)
     r["rss_loaded_mb"] = round(rss_mb(broker.pid), 1)
+    create_topic(bootstrap, "bench-rate")
+    r.update(fixed_rate_latency(bootstrap, "bench-rate"))
     create_topic(bootstrap, "bench-e2e")
     r.update({"e2e_" + k: v for k, v in e2e_latency(bootstrap, "bench-e2e").items()})
     mbs, n = catch_up(bootstrap, "bench-0")
@@ -177,7 +191,9 @@ def main():
             results.append(r)
     kafka = results[0]
     rows = [("produce, 1 producer (MB/s)", "produce_1_mb_s", True), ("produce, 4 producers (MB/s)", "produce_4_mb_s", True),
-            ("produce p99 latency, 1 producer (ms)", "produce_1_p99_ms", False), ("end-to-end p50 (ms)", "e2e_p50_ms", False),
+            ("produce p99 latency, 1 producer (ms)", "produce_1_p99_ms", False),
+            ("produce latency at 20 MB/s, p50 (ms)", "rate_p50_ms", False), ("produce latency at 20 MB/s, p99 (ms)", "rate_p99_ms", False),
+            ("produce latency at 20 MB/s, p99.9 (ms)", "rate_p999_ms", False), ("end-to-end p50 (ms)", "e2e_p50_ms", False),
             ("end-to-end p99 (ms)", "e2e_p99_ms", False), ("end-to-end p99.9 (ms)", "e2e_p999_ms", False),
             ("consumer catch-up (MB/s)", "catch_up_mb_s", True), ("RSS idle (MB)", "rss_idle_mb", False),
             ("RSS after load (MB)", "rss_loaded_mb", False), ("start-up to first connection, empty (ms)", "startup_ms", False)]
@@ -208,8 +224,8 @@ Durability differs by default, so Strata is shown both ways:
 
 ## Not measured yet
 
-- The fixed-rate (20 MB/s) end-to-end latency scenario: the end-to-end tool sends one record at a
-  time; a rate-limited producer with a separate consumer is the next step.
+- End-to-end latency at a fixed rate with a separate consumer: the end-to-end tool sends one record
+  at a time, and the 20 MB/s figures above are send-to-acknowledgement latencies.
 - 1,000 partitions; start-up with several GB (measured by hand: 7 ms after a clean stop and 369 ms
   after kill -9 with 2.9 GB); the disk's raw fdatasync bandwidth; a non-JVM load generator.
 - Kafka's consumer perf tool needs consumer groups, which Strata does not serve yet.
