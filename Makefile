@@ -25,7 +25,7 @@ compat: build compat-deps
 	compat-tests/run.sh
 
 ## Installs what the client suites need; each step is skipped when already done.
-compat-deps: $(STAMPS)/python $(STAMPS)/java $(STAMPS)/go $(STAMPS)/node $(STAMPS)/kafka
+compat-deps: $(STAMPS)/python $(STAMPS)/java $(STAMPS)/go $(STAMPS)/node $(STAMPS)/kafka $(STAMPS)/kcat
 
 $(STAMPS)/python: compat-tests/python/requirements.txt
 	@mkdir -p $(STAMPS)
@@ -37,6 +37,11 @@ $(STAMPS)/java: compat-tests/java/pom.xml $(wildcard compat-tests/java/src/main/
 	@mkdir -p $(STAMPS)
 	cd compat-tests/java && mvn -q -B package dependency:copy-dependencies -DoutputDirectory=target/lib
 	cd compat-tests/java && mvn -q -B dependency:copy-dependencies -Dkafka.clients.version=3.9.1 -DoutputDirectory=target/lib3
+	@touch $@
+
+$(STAMPS)/kcat:
+	@mkdir -p $(STAMPS)
+	command -v kcat >/dev/null || { apt-get update -q && apt-get install -y -q kcat; }
 	@touch $@
 
 ## Apache Kafka's jars: its command-line tools run against Strata, and it is the reference broker.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every client suite against a fresh Strata built from this tree and prints a pass/fail
 # table. Usage: compat-tests/run.sh [suite...]
-# (suites: python java java3 go node cli kgo-suite; default all)
+# (suites: python java java3 go node kcat cli kgo-suite; default all)
 # With KAFKA_BOOTSTRAP set, the suites run against that broker instead (e.g. Apache Kafka).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . compat-tests/lib/broker.sh
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node cli kgo-suite)
+[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node kcat cli kgo-suite)
 work=$(mktemp -d)
 trap 'strata_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
@@ -47,6 +47,10 @@ for suite in "${suites[@]}"; do
       ;;
     java3)
       (cd compat-tests/java && java -cp "target/classes:target/lib3/*" io.strata.compat.Scenarios "$bootstrap") >"$log" 2>&1
+      status=$?
+      ;;
+    kcat)
+      compat-tests/kcat/run.sh "$bootstrap" >"$log" 2>&1
       status=$?
       ;;
     kgo-suite)
