@@ -162,7 +162,11 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
         if let Some(s) = session {
             broker.fetch_sessions.store(s, now_ms());
         }
-        ctx.respond(&resp.with_session_id(session_id))
+        super::fetch_encode::encode(
+            ctx.prefix.correlation_id,
+            &resp.with_session_id(session_id),
+            ctx.version(),
+        )
     }))
 }
 

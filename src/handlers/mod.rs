@@ -10,6 +10,7 @@ mod cluster;
 mod configs;
 mod delete_records;
 mod fetch;
+mod fetch_encode;
 mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
@@ -28,10 +29,10 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use tracing::{debug, warn};
 
 use crate::broker::Broker;
-use crate::network::codec::{self, RequestPrefix};
+use crate::network::codec::{self, RequestPrefix, ResponseFrame};
 pub use routes::{Route, ROUTES};
 
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Option<Bytes>> + Send + 'static>>;
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Option<ResponseFrame>> + Send + 'static>>;
 
 pub enum Reply {
     /// The encoded response frame.

@@ -102,3 +102,44 @@ mod tests {
         }
     }
 }
+
+/// An encoded response as one or more buffers, written to the socket in order with vectored
+/// writes. Large payloads (fetched record batches) stay in their own buffers instead of being
+/// copied into one.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseFrame {
+    parts: Vec<Bytes>,
+}
+
+impl From<Bytes> for ResponseFrame {
+    fn from(b: Bytes) -> Self {
+        ResponseFrame { parts: vec![b] }
+    }
+}
+
+impl ResponseFrame {
+    pub fn from_parts(parts: Vec<Bytes>) -> Self {
+        ResponseFrame { parts }
+    }
+
+    pub fn parts(&self) -> &[Bytes] {
+        &self.parts
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One contiguous copy, for tests.
+    pub fn concat(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.len());
+        for p in &self.parts {
+            out.extend_from_slice(p);
+        }
+        out.freeze()
+    }
+}

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{debug, info_span, Instrument};
 
+use super::codec::ResponseFrame;
 use super::frame::{read_frame_body, read_frame_size, FrameError};
 use super::limits::NetworkLimits;
 use crate::broker::Broker;
@@ -27,7 +28,7 @@ use crate::handlers::{self, Reply};
 /// What the writer task has to send back, in request order.
 enum Outgoing {
     Now(Bytes),
-    Later(JoinHandle<Option<Bytes>>),
+    Later(JoinHandle<Option<ResponseFrame>>),
     Close,
 }
 
@@ -121,10 +122,10 @@ async fn acquire_budget(budget: &Arc<Semaphore>, size: usize) -> Option<OwnedSem
 
 async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Outgoing>) {
     while let Some(out) = rx.recv().await {
-        let bytes = match out {
-            Outgoing::Now(b) => Some(b),
+        let frame = match out {
+            Outgoing::Now(b) => Some(ResponseFrame::from(b)),
             Outgoing::Later(handle) => match handle.await {
-                Ok(b) => b,
+                Ok(f) => f,
                 Err(e) => {
                     tracing::error!(error = %e, "request task failed; closing connection");
                     break;
@@ -132,8 +133,8 @@ async fn write_responses(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Outg
             },
             Outgoing::Close => break,
         };
-        if let Some(b) = bytes {
-            if !b.is_empty() && writer.write_all(&b).await.is_err() {
+        if let Some(f) = frame {
+            if !f.is_empty() && write_frame(&mut writer, &f).await.is_err() {
                 break;
             }
         }
@@ -145,5 +146,41 @@ fn log_frame_error(peer: SocketAddr, e: &FrameError) {
     match e {
         FrameError::Io(_) | FrameError::Truncated => debug!(%peer, error = %e, "connection ended"),
         _ => tracing::warn!(%peer, error = %e, "closing connection after bad frame"),
+    }
+}
+
+/// Writes every buffer of a frame with vectored writes, resuming after partial writes.
+async fn write_frame(writer: &mut OwnedWriteHalf, frame: &ResponseFrame) -> std::io::Result<()> {
+    let parts = frame.parts();
+    let (mut i, mut offset) = (0usize, 0usize);
+    loop {
+        // Empty buffers carry nothing and would make a write of zero bytes look like an error.
+        while i < parts.len() && parts[i].len() == offset {
+            i += 1;
+            offset = 0;
+        }
+        if i >= parts.len() {
+            return Ok(());
+        }
+        let slices: Vec<std::io::IoSlice<'_>> =
+            std::iter::once(std::io::IoSlice::new(&parts[i][offset..]))
+                .chain(parts[i + 1..].iter().map(|p| std::io::IoSlice::new(p)))
+                .take(64)
+                .collect();
+        let mut n = writer.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < parts.len() {
+            let left = parts[i].len() - offset;
+            if n >= left {
+                n -= left;
+                i += 1;
+                offset = 0;
+            } else {
+                offset += n;
+                n = 0;
+            }
+        }
     }
 }

@@ -77,6 +77,7 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
     Reply::Later(Box::pin(async move {
         let topics = wait_durable(topics).await;
         ctx.respond(&build_response(topics, ctx.version()))
+            .map(Into::into)
     }))
 }
 
