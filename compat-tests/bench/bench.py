@@ -183,12 +183,17 @@ def main():
                ["--set", "log.flush.interval.ms=9223372036854775807"]),
     ]
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for b in brokers:
-            print(f"== {b.name}", flush=True)
-            r = bench(b, Path(tmp))
-            print(json.dumps(r), flush=True)
-            results.append(r)
+    if os.environ.get("BENCH_RENDER_ONLY"):
+        # Rewrite the page from the last results without measuring again.
+        saved = json.loads((ROOT / "docs/benchmarks.json").read_text())
+        commit, results = saved["commit"], saved["results"]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            for b in brokers:
+                print(f"== {b.name}", flush=True)
+                r = bench(b, Path(tmp))
+                print(json.dumps(r), flush=True)
+                results.append(r)
     kafka = results[0]
     rows = [("produce, 1 producer (MB/s)", "produce_1_mb_s", True), ("produce, 4 producers (MB/s)", "produce_4_mb_s", True),
             ("produce p99 latency, 1 producer (ms)", "produce_1_p99_ms", False),
@@ -221,6 +226,25 @@ Durability differs by default, so Strata is shown both ways:
 {chr(10).join(f"- **{r['broker']}**: {r['durability']}" for r in results)}
 
 {table}
+
+## Reading these numbers
+
+- The load tools run on the same two cores as the broker, so every figure is partly a measure of
+  the JVM load generators; four producer JVMs saturate the machine, which is why four producers
+  move fewer bytes than one for both brokers. Runs vary by 10-20% from one to the next.
+- Consumer catch-up is where Strata is behind. Kafka serves fetches with sendfile; Strata reads
+  the batches into memory once and writes them with vectored writes (before that change the copy
+  into the response buffer held catch-up at 0.54x of Kafka; with it, 0.71-0.76x).
+- Kafka's end-to-end tool reports whole milliseconds, hence p50 values of 0 or 1.
+
+## Targets from the benchmark issue, and where this stands
+
+- Produce throughput at equal durability >= 1.5x Kafka: about 1.45x for one producer (page-cache
+  mode against Kafka's page-cache default); met with fsync on in some runs, not reliably.
+- p99 latency <= 1/3 of Kafka at the fixed rate: 0.39x (fsync) / 0.65x (page cache): not met.
+- RSS <= 1/5 of Kafka: met by far (about 1/80 under load).
+- Start-up < 100 ms empty: met (about 6 ms).
+- Durable throughput >= 80% of the disk's fdatasync bandwidth: not measured yet.
 
 ## Not measured yet
 
