@@ -164,10 +164,7 @@ mod tests {
     /// (partition, error, high watermark, records, read_committed)
     type Part = (i32, i16, i64, Option<Vec<u8>>, bool);
 
-    fn response(
-        version: i16,
-        topics: Vec<(String, Vec<Part>)>,
-    ) -> FetchResponse {
+    fn response(version: i16, topics: Vec<(String, Vec<Part>)>) -> FetchResponse {
         let responses = topics
             .into_iter()
             .map(|(name, parts)| {
