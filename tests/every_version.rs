@@ -334,3 +334,17 @@ async fn broker_config_changes_survive_a_restart() {
     let value = b.broker.with_config(|c| c.log_defaults.retention_ms);
     assert_eq!(value, 7_200_000);
 }
+
+#[tokio::test]
+async fn directories_no_topic_owns_are_removed_at_start_up() {
+    let b = TestBroker::start(NetworkLimits::default()).await;
+    let dir = b.stop().await;
+    let orphan = dir.path().join("gone-0");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("00000000000000000000.log"), b"old").unwrap();
+    let unrelated = dir.path().join("notes");
+    std::fs::create_dir_all(&unrelated).unwrap();
+    let b = TestBroker::start_in(dir, NetworkLimits::default()).await;
+    assert!(!b.dir.path().join("gone-0").exists());
+    assert!(b.dir.path().join("notes").exists());
+}

@@ -3,6 +3,7 @@
 //! the metadata names (leftovers are removed at start-up).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use super::partitions::{partition_dir, Partition};
 use super::{Broker, BrokerError};
-use crate::config::{ConfigError, TopicOverrides};
+use crate::config::{ConfigError, TopicConfig, TopicOverrides};
 use crate::metadata::{names, ClusterState, TopicMeta};
 use crate::types::TopicPartition;
 
@@ -55,25 +56,68 @@ impl Broker {
         let mut opened = HashMap::new();
         for t in cluster.topics.values() {
             let effective = t.overrides.effective(&config);
-            for (p, epoch) in t.leader_epochs.iter().enumerate() {
-                let tp = TopicPartition::new(t.name.clone(), p as i32);
-                let part = Partition::open(
-                    &config.data_dir,
-                    tp.clone(),
-                    t.id,
-                    *epoch,
-                    &effective,
-                    self.data_advanced.clone(),
-                )
-                .map_err(|source| BrokerError::Log {
-                    partition: tp.clone(),
-                    source,
-                })?;
-                opened.insert(tp, Arc::new(part));
+            for p in 0..t.partition_count() {
+                let part = self.open_partition(&config.data_dir, t, p, &effective)?;
+                opened.insert(part.tp.clone(), Arc::new(part));
             }
         }
+        self.remove_unhosted_dirs(&config.data_dir, &opened);
         *self.partitions.write().unwrap_or_else(|p| p.into_inner()) = opened;
         Ok(())
+    }
+
+    fn open_partition(
+        &self,
+        data_dir: &Path,
+        t: &TopicMeta,
+        p: i32,
+        config: &TopicConfig,
+    ) -> Result<Partition, BrokerError> {
+        let tp = TopicPartition::new(t.name.clone(), p);
+        let epoch = t.leader_epochs.get(p as usize).copied().unwrap_or(0);
+        Partition::open(
+            data_dir,
+            tp.clone(),
+            t.id,
+            epoch,
+            config,
+            self.data_advanced.clone(),
+        )
+        .map_err(|source| BrokerError::Log {
+            partition: tp,
+            source,
+        })
+    }
+
+    /// Partition directories the metadata does not name are what a crash in the middle of a
+    /// topic deletion leaves behind (metadata is saved first); they are removed so a later topic
+    /// of the same name starts empty.
+    fn remove_unhosted_dirs(
+        &self,
+        data_dir: &Path,
+        hosted: &HashMap<TopicPartition, Arc<Partition>>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(data_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some((topic, partition)) = name.rsplit_once('-') else {
+                continue;
+            };
+            let (Ok(partition), true) = (partition.parse::<i32>(), path.is_dir()) else {
+                continue;
+            };
+            if names::validate(topic).is_ok()
+                && !hosted.contains_key(&TopicPartition::new(topic, partition))
+            {
+                tracing::warn!(dir = %path.display(), "removing a partition directory no topic owns");
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
     }
 
     pub(super) fn save_cluster(&self, state: ClusterState) -> Result<(), BrokerError> {
@@ -161,18 +205,7 @@ impl Broker {
             if dir.exists() {
                 let _ = std::fs::remove_dir_all(&dir);
             }
-            let part = Partition::open(
-                &config.data_dir,
-                tp.clone(),
-                meta.id,
-                meta.leader_epochs[p as usize],
-                &effective,
-                self.data_advanced.clone(),
-            )
-            .map_err(|source| BrokerError::Log {
-                partition: tp.clone(),
-                source,
-            })?;
+            let part = self.open_partition(&config.data_dir, meta, p, &effective)?;
             self.partitions
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
