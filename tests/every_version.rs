@@ -342,9 +342,16 @@ async fn directories_no_topic_owns_are_removed_at_start_up() {
     let orphan = dir.path().join("gone-0");
     std::fs::create_dir_all(&orphan).unwrap();
     std::fs::write(orphan.join("00000000000000000000.log"), b"old").unwrap();
+    std::fs::write(orphan.join("recovery-point"), b"").unwrap();
+    let foreign = dir.path().join("kafka-0");
+    std::fs::create_dir_all(&foreign).unwrap();
     let unrelated = dir.path().join("notes");
     std::fs::create_dir_all(&unrelated).unwrap();
     let b = TestBroker::start_in(dir, NetworkLimits::default()).await;
     assert!(!b.dir.path().join("gone-0").exists());
     assert!(b.dir.path().join("notes").exists());
+    assert!(
+        b.dir.path().join("kafka-0").exists(),
+        "directories Strata did not make are left alone"
+    );
 }

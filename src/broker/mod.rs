@@ -24,7 +24,7 @@ pub use topics::{NewTopic, TopicError};
 
 #[derive(Debug, Error)]
 pub enum BrokerError {
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot use data directory {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -71,6 +71,16 @@ impl Broker {
             source,
         })?;
         let store: Box<dyn MetadataStore> = Box::new(FileMetadataStore::new(&data_dir));
+        if data_dir.join("meta.properties").exists() && store.load()?.is_none() {
+            // An Apache Kafka log directory: its formats are not Strata's, and nothing in it may
+            // be changed. Migrating from Kafka goes through the clients' APIs instead.
+            return Err(BrokerError::DataDir {
+                path: data_dir.display().to_string(),
+                source: std::io::Error::other(
+                    "this is an Apache Kafka log directory (meta.properties); give Strata its own --data-dir",
+                ),
+            });
+        }
         let cluster = match store.load()? {
             Some(state) => state,
             None => {

@@ -111,7 +111,11 @@ impl Broker {
             let (Ok(partition), true) = (partition.parse::<i32>(), path.is_dir()) else {
                 continue;
             };
-            if names::validate(topic).is_ok()
+            // Only directories Strata made (every partition directory gets a recovery point when
+            // opened) are ever removed.
+            let ours = path.join("recovery-point").exists();
+            if ours
+                && names::validate(topic).is_ok()
                 && !hosted.contains_key(&TopicPartition::new(topic, partition))
             {
                 tracing::warn!(dir = %path.display(), "removing a partition directory no topic owns");
