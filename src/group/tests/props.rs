@@ -14,6 +14,8 @@ enum Op {
     Restart(usize),
     Leave(usize),
     Commit(usize),
+    /// The client gives up on its request in flight and sends it again.
+    Retry(usize),
 }
 
 const CLIENTS: usize = 4;
@@ -26,6 +28,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..CLIENTS).prop_map(Op::Restart),
         1 => (0..CLIENTS).prop_map(Op::Leave),
         1 => (0..CLIENTS).prop_map(Op::Commit),
+        1 => (0..CLIENTS).prop_map(Op::Retry),
     ]
 }
 
@@ -60,6 +63,11 @@ fn run(ops: Vec<Op>, seed: u64, initial_delay: bool) {
             Op::Leave(_) => {}
             Op::Commit(i) if alive[i] => clients[i].commit(&mut h),
             Op::Commit(_) => {}
+            Op::Retry(i) if alive[i] => {
+                clients[i].inflight = None;
+                clients[i].step(&mut h);
+            }
+            Op::Retry(_) => {}
         }
         match h.c.generation(GROUP) {
             // A group that expired starts again from generation 0, as a new group.
