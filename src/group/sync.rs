@@ -99,12 +99,11 @@ impl Group {
     /// The leader's assignment completes the generation: members it did not name get an empty
     /// assignment (as Kafka), ids it names that are not members are ignored.
     fn apply_assignment(&mut self, ctx: &mut Ctx<'_>, assignments: Vec<(String, bytes::Bytes)>) {
+        // Indexed once: a large group's leader names every member.
+        let by_member: std::collections::HashMap<String, bytes::Bytes> =
+            assignments.into_iter().collect();
         for m in self.members.values_mut() {
-            m.assignment = assignments
-                .iter()
-                .find(|(id, _)| *id == m.id)
-                .map(|(_, a)| a.clone())
-                .unwrap_or_default();
+            m.assignment = by_member.get(&m.id).cloned().unwrap_or_default();
         }
         self.transition(GroupState::Stable, ctx.now);
         ctx.fx.persist.push(self.metadata_record());

@@ -350,3 +350,30 @@ fn describe_and_list() {
     assert_eq!(list(&mut h, vec![], vec!["Classic"]).len(), 2);
     assert!(list(&mut h, vec![], vec!["consumer"]).is_empty());
 }
+
+#[test]
+fn simple_commit_allowed_once_the_group_is_empty() {
+    let mut h = Harness::new(no_delay());
+    let (members, _) = h.stable_group(1);
+    h.send(GroupRequest::Leave(LeaveGroup {
+        group_id: GROUP.into(),
+        members: vec![LeavingMember {
+            member_id: members[0].clone(),
+            ..Default::default()
+        }],
+    }));
+    assert_eq!(
+        commit_errors(&mut h, commit(GROUP, -1, "", &[("t", 0, 9)])),
+        vec![ErrorCode::None]
+    );
+    // Kafka lets any commit without a generation into an empty group, member id or not.
+    assert_eq!(
+        commit_errors(&mut h, commit(GROUP, -1, "ghost", &[("t", 0, 9)])),
+        vec![ErrorCode::None]
+    );
+    // Offsets can be deleted from an empty group whatever it subscribed to.
+    assert_eq!(
+        delete_offsets(&mut h, GROUP, "t", vec![0]).topics[0].1,
+        vec![(0, ErrorCode::None)]
+    );
+}

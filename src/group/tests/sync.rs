@@ -264,3 +264,36 @@ fn leader_that_never_syncs_is_removed_and_followers_rejoin() {
     assert_eq!(r.leader, members[1]);
     assert_eq!(r.generation_id, g2 + 1);
 }
+
+#[test]
+fn pending_member_can_leave_and_empty_group_heartbeat_is_unknown() {
+    let mut h = Harness::new(GroupConfig::default());
+    let first = h.send(GroupRequest::Join(join_req("", "c")));
+    let pending = h.join(first).member_id;
+    let id = h.send(GroupRequest::Leave(LeaveGroup {
+        group_id: GROUP.into(),
+        members: vec![LeavingMember {
+            member_id: pending.clone(),
+            ..Default::default()
+        }],
+    }));
+    let GroupResponse::Leave(l) = h.response(id) else {
+        panic!("leave")
+    };
+    assert_eq!(l.members[0].error, ErrorCode::None);
+    let id = h.send(GroupRequest::Join(join_req(&pending, "c")));
+    assert_eq!(h.join(id).error, ErrorCode::UnknownMemberId);
+    let (members, generation) = h.stable_group(1);
+    h.send(GroupRequest::Leave(LeaveGroup {
+        group_id: GROUP.into(),
+        members: vec![LeavingMember {
+            member_id: members[0].clone(),
+            ..Default::default()
+        }],
+    }));
+    assert_eq!(h.c.group_state(GROUP), Some(GroupState::Empty));
+    assert_eq!(
+        h.heartbeat(&members[0], generation),
+        ErrorCode::UnknownMemberId
+    );
+}
