@@ -1,0 +1,269 @@
+//! Committed offsets: OffsetCommit validation, OffsetFetch, OffsetDelete (KIP-496) and retention
+//! (KIP-211).
+
+use std::collections::BTreeMap;
+
+use super::api::{
+    OffsetCommit, OffsetCommitResponse, OffsetDelete, OffsetDeleteResponse, OffsetFetch,
+    OffsetFetchPartition, OffsetFetchResponse,
+};
+use super::error::ErrorCode;
+use super::records::{GroupRecord, OffsetValue};
+use super::state::{Group, GroupState, CONSUMER_PROTOCOL_TYPE};
+use super::Ctx;
+
+/// Every partition of a request answered with one error.
+pub(crate) fn commit_error(req: &OffsetCommit, error: ErrorCode) -> OffsetCommitResponse {
+    OffsetCommitResponse {
+        topics: req
+            .topics
+            .iter()
+            .map(|t| {
+                let parts = t.partitions.iter().map(|p| (p.partition, error)).collect();
+                (t.name.clone(), parts)
+            })
+            .collect(),
+    }
+}
+
+fn offset_record(
+    group: &str,
+    topic: &str,
+    partition: i32,
+    value: Option<OffsetValue>,
+) -> GroupRecord {
+    GroupRecord::Offset {
+        group_id: group.to_string(),
+        topic: topic.to_string(),
+        partition,
+        value,
+    }
+}
+
+impl Group {
+    /// Kafka's ClassicGroup.validateOffsetCommit.
+    fn validate_commit(&self, req: &OffsetCommit) -> ErrorCode {
+        if req.generation_id < 0 && self.state == GroupState::Empty {
+            // Admin clients and consumers outside group management commit to empty groups.
+            return ErrorCode::None;
+        }
+        if req.generation_id >= 0 || !req.member_id.is_empty() || req.group_instance_id.is_some() {
+            if let Some(instance) = &req.group_instance_id {
+                match self.static_members.get(instance) {
+                    None => return ErrorCode::UnknownMemberId,
+                    Some(current) if *current != req.member_id => {
+                        return ErrorCode::FencedInstanceId
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !self.members.contains_key(&req.member_id) {
+                return ErrorCode::UnknownMemberId;
+            }
+            if req.generation_id != self.generation {
+                return ErrorCode::IllegalGeneration;
+            }
+        } else {
+            return ErrorCode::UnknownMemberId;
+        }
+        if self.state == GroupState::CompletingRebalance {
+            // The member has the new generation from its JoinGroup but no assignment yet; Kafka
+            // answers this so the consumer retries after its sync.
+            return ErrorCode::RebalanceInProgress;
+        }
+        ErrorCode::None
+    }
+
+    pub(crate) fn commit(&mut self, ctx: &mut Ctx<'_>, req: &OffsetCommit) -> OffsetCommitResponse {
+        let error = self.validate_commit(req);
+        if !error.is_ok() {
+            return commit_error(req, error);
+        }
+        self.touch(ctx.now, &req.member_id);
+        let mut topics = Vec::with_capacity(req.topics.len());
+        for t in &req.topics {
+            let mut parts = Vec::with_capacity(t.partitions.len());
+            for p in &t.partitions {
+                let metadata = p.committed_metadata.clone().unwrap_or_default();
+                if metadata.len() > ctx.cfg.max_offset_metadata_bytes {
+                    parts.push((p.partition, ErrorCode::OffsetMetadataTooLarge));
+                    continue;
+                }
+                let value = OffsetValue {
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata,
+                    commit_timestamp_ms: ctx.now,
+                };
+                ctx.fx.persist.push(offset_record(
+                    &self.id,
+                    &t.name,
+                    p.partition,
+                    Some(value.clone()),
+                ));
+                self.offsets.insert((t.name.clone(), p.partition), value);
+                parts.push((p.partition, ErrorCode::None));
+            }
+            topics.push((t.name.clone(), parts));
+        }
+        OffsetCommitResponse { topics }
+    }
+
+    pub(crate) fn delete_offsets(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        req: &OffsetDelete,
+    ) -> OffsetDeleteResponse {
+        let check_subscription = match self.state {
+            GroupState::Empty => false,
+            GroupState::Dead => return delete_error(ErrorCode::GroupIdNotFound),
+            _ if self.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL_TYPE) => true,
+            _ => return delete_error(ErrorCode::NonEmptyGroup),
+        };
+        let mut topics = Vec::with_capacity(req.topics.len());
+        for (topic, partitions) in &req.topics {
+            let subscribed = check_subscription
+                && self
+                    .subscribed_topics
+                    .as_ref()
+                    .is_none_or(|s| s.contains(topic));
+            let mut parts = Vec::with_capacity(partitions.len());
+            for &p in partitions {
+                if subscribed {
+                    parts.push((p, ErrorCode::GroupSubscribedToTopic));
+                    continue;
+                }
+                if self.offsets.remove(&(topic.clone(), p)).is_some() {
+                    ctx.fx.persist.push(offset_record(&self.id, topic, p, None));
+                }
+                parts.push((p, ErrorCode::None));
+            }
+            topics.push((topic.clone(), parts));
+        }
+        OffsetDeleteResponse {
+            error: ErrorCode::None,
+            topics,
+        }
+    }
+
+    /// Drops offsets past retention. Returns true when the group is left with nothing and has
+    /// been tombstoned, so the caller forgets it.
+    pub(crate) fn expire_offsets(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let retention = ctx.cfg.offsets_retention_ms;
+        let now = ctx.now;
+        let since_empty = self.state_since_ms;
+        let expired: Vec<(String, i32)> = match (self.protocol_type.as_deref(), self.state) {
+            // Nobody consumes: retention counts from when the group became empty (KIP-211).
+            (Some(_), GroupState::Empty) if now.saturating_sub(since_empty) >= retention => {
+                self.offsets.keys().cloned().collect()
+            }
+            (Some(_), GroupState::Empty) => Vec::new(),
+            // Live consumer group: only topics nobody subscribes to, by commit time.
+            (Some(CONSUMER_PROTOCOL_TYPE), GroupState::Stable) => match &self.subscribed_topics {
+                Some(subs) => self
+                    .offsets
+                    .iter()
+                    .filter(|((t, _), v)| {
+                        !subs.contains(t) && now.saturating_sub(v.commit_timestamp_ms) >= retention
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                None => Vec::new(),
+            },
+            // Offsets-only group: each offset by its own commit time.
+            (None, _) => self
+                .offsets
+                .iter()
+                .filter(|(_, v)| now.saturating_sub(v.commit_timestamp_ms) >= retention)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (topic, partition) in expired {
+            self.offsets.remove(&(topic.clone(), partition));
+            ctx.fx
+                .persist
+                .push(offset_record(&self.id, &topic, partition, None));
+        }
+        let dead = self.state == GroupState::Empty
+            && self.members.is_empty()
+            && self.pending.is_empty()
+            && self.offsets.is_empty();
+        if dead {
+            tracing::info!(group = %self.id, "group expired");
+            self.transition(GroupState::Dead, now);
+            ctx.fx.persist.push(GroupRecord::GroupMetadata {
+                group_id: self.id.clone(),
+                value: None,
+            });
+        }
+        dead
+    }
+
+    /// Tombstones for every offset, used when the group is deleted.
+    pub(crate) fn drop_all_offsets(&mut self, ctx: &mut Ctx<'_>) {
+        let offsets = std::mem::take(&mut self.offsets);
+        for (topic, partition) in offsets.into_keys() {
+            ctx.fx
+                .persist
+                .push(offset_record(&self.id, &topic, partition, None));
+        }
+    }
+}
+
+pub(crate) fn delete_error(error: ErrorCode) -> OffsetDeleteResponse {
+    OffsetDeleteResponse {
+        error,
+        topics: Vec::new(),
+    }
+}
+
+fn unknown_partition(partition: i32) -> OffsetFetchPartition {
+    OffsetFetchPartition {
+        partition,
+        committed_offset: -1,
+        committed_leader_epoch: -1,
+        metadata: Some(String::new()),
+        error: ErrorCode::None,
+    }
+}
+
+/// OffsetFetch against a group that may not exist: unknown partitions read as offset -1 with no
+/// error, as Kafka answers.
+pub(crate) fn fetch_offsets(group: Option<&Group>, req: &OffsetFetch) -> OffsetFetchResponse {
+    let found = |topic: &str, partition: i32| -> OffsetFetchPartition {
+        match group.and_then(|g| g.offsets.get(&(topic.to_string(), partition))) {
+            Some(v) => OffsetFetchPartition {
+                partition,
+                committed_offset: v.offset,
+                committed_leader_epoch: v.leader_epoch,
+                metadata: Some(v.metadata.clone()),
+                error: ErrorCode::None,
+            },
+            None => unknown_partition(partition),
+        }
+    };
+    let topics = match &req.topics {
+        Some(topics) => topics
+            .iter()
+            .map(|(t, parts)| (t.clone(), parts.iter().map(|p| found(t, *p)).collect()))
+            .collect(),
+        None => {
+            let mut by_topic: BTreeMap<&str, Vec<OffsetFetchPartition>> = BTreeMap::new();
+            for (topic, partition) in group.map(|g| g.offsets.keys()).into_iter().flatten() {
+                by_topic
+                    .entry(topic)
+                    .or_default()
+                    .push(found(topic, *partition));
+            }
+            by_topic
+                .into_iter()
+                .map(|(t, p)| (t.to_string(), p))
+                .collect()
+        }
+    };
+    OffsetFetchResponse {
+        error: ErrorCode::None,
+        topics,
+    }
+}
