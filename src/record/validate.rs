@@ -40,6 +40,11 @@ impl RecordError {
     /// The code Apache Kafka answers a produce request with for this problem.
     pub fn kafka_error(&self) -> ResponseError {
         match self {
+            // Past the inflation limit: MESSAGE_TOO_LARGE lets the Java producer split the batch
+            // and retry, where CORRUPT_MESSAGE would be retried unchanged until it times out.
+            RecordError::Decompress(DecompressError::TooLarge { .. }) => {
+                ResponseError::MessageTooLarge
+            }
             RecordError::Decompress(_) => ResponseError::CorruptMessage,
             RecordError::Timestamp { .. } => ResponseError::InvalidTimestamp,
             _ => ResponseError::InvalidRecord,
@@ -380,7 +385,7 @@ mod tests {
             &RecordRules::default(),
         )
         .unwrap_err();
-        assert_eq!(e.kafka_error(), ResponseError::CorruptMessage);
+        assert_eq!(e.kafka_error(), ResponseError::MessageTooLarge);
     }
 
     proptest! {
