@@ -554,6 +554,25 @@ async fn scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
             r.responses.iter().map(|x| x.error_code).collect::<Vec<_>>()
         )
     );
+    // Apache Kafka applies a config change through its metadata log and answers the alter before
+    // its own broker has seen it, so a describe right after may still show the old value. Wait
+    // (bounded) until the change is visible before recording; Strata shows it at once.
+    for _ in 0..50 {
+        let r: Option<DescribeConfigsResponse> =
+            side.call(ApiKey::DescribeConfigs, 4, &describe(&t)).await;
+        let visible = r.is_some_and(|r| {
+            r.results.iter().any(|x| {
+                x.configs.iter().any(|c| {
+                    c.name.as_str() == "retention.ms"
+                        && c.value.as_ref().map(|v| v.as_str()) == Some("3600000")
+                })
+            })
+        });
+        if visible {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     step!(
         "describe configs after alter",
         ApiKey::DescribeConfigs,
