@@ -7,13 +7,16 @@ mod topics;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 use tokio::sync::Notify;
 
 use crate::config::BrokerConfig;
+use crate::group::driver::{group_config, GroupService};
+use crate::group::log::{GroupLog, GroupLogConfig};
+use crate::group::GroupCoordinator;
 use crate::log::LogError;
 use crate::metadata::{ClusterState, FileMetadataStore, MetadataStore, StoreError};
 use crate::producer::{ProducerIdAllocator, ProducerStateError};
@@ -38,6 +41,8 @@ pub enum BrokerError {
     },
     #[error(transparent)]
     ProducerIds(#[from] ProducerStateError),
+    #[error("group log: {0}")]
+    GroupLog(LogError),
 }
 
 pub struct Broker {
@@ -52,6 +57,11 @@ pub struct Broker {
     producer_ids: ProducerIdAllocator,
     pub fetch_sessions: fetch_sessions::FetchSessionCache,
     shutting_down: AtomicBool,
+    group_log: Arc<GroupLog>,
+    /// The coordinator rebuilt at open, until its loop starts on first use (the loop needs the
+    /// runtime, which `open` does not).
+    group_boot: Mutex<Option<GroupCoordinator>>,
+    group_service: OnceLock<GroupService>,
 }
 
 pub fn now_ms() -> i64 {
@@ -102,6 +112,20 @@ impl Broker {
                 tracing::warn!(key, value, error = %e, "ignoring a stored run-time broker config");
             }
         }
+        let (group_log, group_records, replay) =
+            GroupLog::open(&data_dir, GroupLogConfig::default(), now_ms())
+                .map_err(BrokerError::GroupLog)?;
+        let mut coordinator = GroupCoordinator::new(group_config(&config));
+        for r in &group_records {
+            coordinator.replay(r);
+        }
+        if replay.records > 0 || replay.skipped > 0 {
+            tracing::info!(
+                records = replay.records,
+                skipped = replay.skipped,
+                "group coordinator state loaded"
+            );
+        }
         let broker = Broker {
             config: RwLock::new(config),
             cluster: RwLock::new(cluster),
@@ -112,6 +136,9 @@ impl Broker {
             producer_ids,
             fetch_sessions: Default::default(),
             shutting_down: AtomicBool::new(false),
+            group_log: Arc::new(group_log),
+            group_boot: Mutex::new(Some(coordinator)),
+            group_service: OnceLock::new(),
         };
         broker.open_all_partitions()?;
         Ok(Arc::new(broker))
@@ -161,6 +188,19 @@ impl Broker {
         self.producer_ids.next()
     }
 
+    /// The group coordinator; its loop starts on the first call (from within the runtime).
+    pub fn groups(&self) -> &GroupService {
+        self.group_service.get_or_init(|| {
+            let coordinator = self
+                .group_boot
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| GroupCoordinator::new(group_config(&self.config())));
+            GroupService::start(coordinator, self.group_log.clone())
+        })
+    }
+
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.data_advanced.notify_waiters();
@@ -173,6 +213,9 @@ impl Broker {
     /// Flushes and fsyncs every partition (clean shutdown).
     pub fn flush_all(&self) -> Vec<BrokerError> {
         let mut errors = Vec::new();
+        if let Err(e) = self.group_log.flush() {
+            errors.push(BrokerError::GroupLog(e));
+        }
         for p in self.all_partitions() {
             if let Err(source) = p.log.flush() {
                 errors.push(BrokerError::Log {
@@ -197,6 +240,9 @@ impl Broker {
     /// Checkpoints every active segment's durable prefix, bounding crash recovery to the data
     /// written since (see `PartitionLog::checkpoint_active_segment`).
     pub fn checkpoint_logs(&self) {
+        if let Err(e) = self.group_log.checkpoint() {
+            tracing::warn!(error = %e, "group log checkpoint failed");
+        }
         for p in self.all_partitions() {
             if let Err(e) = p.log.checkpoint_active_segment() {
                 tracing::warn!(partition = %p.tp, error = %e, "active segment checkpoint failed");

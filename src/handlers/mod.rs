@@ -11,8 +11,9 @@ mod configs;
 mod delete_records;
 mod fetch;
 mod fetch_encode;
+mod groups;
 mod list_offsets;
-mod metadata;
+pub(crate) mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod producer_id;
@@ -47,7 +48,7 @@ pub enum Reply {
 }
 
 /// Decodes one request frame and runs its handler.
-pub async fn dispatch(broker: &Arc<Broker>, mut frame: Bytes) -> Reply {
+pub async fn dispatch(broker: &Arc<Broker>, peer: std::net::SocketAddr, mut frame: Bytes) -> Reply {
     let prefix = match codec::read_prefix(&frame) {
         Ok(p) => p,
         Err(e) => {
@@ -97,6 +98,8 @@ pub async fn dispatch(broker: &Arc<Broker>, mut frame: Bytes) -> Reply {
             .as_ref()
             .map(|c| c.to_string())
             .unwrap_or_default(),
+        // As Kafka prints an InetAddress: "/127.0.0.1".
+        client_host: format!("/{}", peer.ip()),
     };
     routes::run(ctx, header, frame).await
 }
@@ -108,6 +111,7 @@ pub struct RequestContext {
     pub key: ApiKey,
     pub prefix: RequestPrefix,
     pub client_id: String,
+    pub client_host: String,
 }
 
 impl RequestContext {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::{
-    api_versions, cluster, configs, decode, delete_records, fetch, list_offsets, metadata,
+    api_versions, cluster, configs, decode, delete_records, fetch, groups, list_offsets, metadata,
     offset_for_leader_epoch, produce, producer_id, topics, Reply, RequestContext,
 };
 
@@ -50,6 +50,19 @@ pub const ROUTES: &[Route] = &[
     r(ApiKey::IncrementalAlterConfigs, 0, 1),
     r(ApiKey::DescribeCluster, 0, 2),
     r(ApiKey::DescribeLogDirs, 1, 4),
+    // Group coordinator. Floors are Kafka 4.x's (KIP-896 removed JoinGroup v0-1, OffsetCommit
+    // v0-1, OffsetFetch v0).
+    r(ApiKey::FindCoordinator, 0, 6),
+    r(ApiKey::JoinGroup, 2, 9),
+    r(ApiKey::SyncGroup, 0, 5),
+    r(ApiKey::Heartbeat, 0, 4),
+    r(ApiKey::LeaveGroup, 0, 5),
+    r(ApiKey::OffsetCommit, 2, 9),
+    r(ApiKey::OffsetFetch, 1, 9),
+    r(ApiKey::DescribeGroups, 0, 6),
+    r(ApiKey::ListGroups, 0, 5),
+    r(ApiKey::DeleteGroups, 0, 2),
+    r(ApiKey::OffsetDelete, 0, 0),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -86,6 +99,17 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::IncrementalAlterConfigs => with!(configs::incremental_alter_configs),
         ApiKey::DescribeCluster => with!(cluster::describe_cluster),
         ApiKey::DescribeLogDirs => with!(cluster::describe_log_dirs),
+        ApiKey::FindCoordinator => with!(groups::find_coordinator::handle),
+        ApiKey::JoinGroup => with!(groups::membership::join),
+        ApiKey::SyncGroup => with!(groups::membership::sync),
+        ApiKey::Heartbeat => with!(groups::membership::heartbeat),
+        ApiKey::LeaveGroup => with!(groups::membership::leave),
+        ApiKey::OffsetCommit => with!(groups::offsets::commit),
+        ApiKey::OffsetFetch => with!(groups::offsets::fetch),
+        ApiKey::OffsetDelete => with!(groups::offsets::delete),
+        ApiKey::DescribeGroups => with!(groups::admin::describe),
+        ApiKey::ListGroups => with!(groups::admin::list),
+        ApiKey::DeleteGroups => with!(groups::admin::delete),
         _ => Reply::Close,
     }
 }

@@ -74,7 +74,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: ConnectionContext) 
                 break;
             }
         };
-        let outgoing = handle_frame(&ctx.broker, frame, permit).await;
+        let outgoing = handle_frame(&ctx.broker, peer, frame, permit).await;
         let close = matches!(outgoing, Outgoing::Close);
         if tx.send(outgoing).await.is_err() || close {
             break;
@@ -86,6 +86,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: ConnectionContext) 
 
 async fn handle_frame(
     broker: &Arc<Broker>,
+    peer: SocketAddr,
     frame: Bytes,
     permit: OwnedSemaphorePermit,
 ) -> Outgoing {
@@ -95,7 +96,7 @@ async fn handle_frame(
         v = tracing::field::Empty,
         corr = tracing::field::Empty
     );
-    match handlers::dispatch(broker, frame)
+    match handlers::dispatch(broker, peer, frame)
         .instrument(span.clone())
         .await
     {

@@ -5,6 +5,7 @@
 //! record by timestamp.
 
 pub mod batch;
+pub mod builder;
 pub mod compression;
 pub mod locate;
 pub mod validate;

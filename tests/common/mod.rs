@@ -40,6 +40,9 @@ impl TestBroker {
                 &addr.to_string(),
                 "--data-dir",
                 dir.path().to_str().expect("utf8 path"),
+                // Group tests should not wait for Kafka's 3 s first-join delay.
+                "--set",
+                "group.initial.rebalance.delay.ms=0",
             ]
             .iter()
             .map(|s| s.to_string()),

@@ -1,0 +1,45 @@
+//! The group coordinator's APIs. Each handler turns the wire request (any version) into the
+//! coordinator's plain request, sends it to the coordinator loop, and turns the answer back into
+//! the wire response of the request's version. Group semantics live in `crate::group`; what is
+//! here is version handling and the checks Kafka makes before the coordinator is asked (topics
+//! that do not exist, for example).
+
+pub mod admin;
+pub mod find_coordinator;
+pub mod membership;
+pub mod offsets;
+
+use kafka_protocol::protocol::StrBytes;
+
+use super::{Reply, RequestContext};
+use crate::group::{ErrorCode, GroupRequest, GroupResponse};
+
+/// Asks the coordinator; None when it could not answer (stopped, or its turn was dropped):
+/// the caller then answers COORDINATOR_NOT_AVAILABLE, which every client retries.
+async fn ask(ctx: &RequestContext, req: GroupRequest) -> Option<GroupResponse> {
+    ctx.broker.groups().call(req).await.ok()
+}
+
+/// Runs `f` after the handler returns, so a request that waits (a JoinGroup parked for a whole
+/// rebalance) does not hold the connection's reader.
+fn later<F>(ctx: RequestContext, f: F) -> Reply
+where
+    F: std::future::Future<Output = Option<bytes::Bytes>> + Send + 'static,
+{
+    let _ = ctx;
+    Reply::Later(Box::pin(async move { f.await.map(Into::into) }))
+}
+
+fn code(e: ErrorCode) -> i16 {
+    e.code()
+}
+
+const UNAVAILABLE: ErrorCode = ErrorCode::CoordinatorNotAvailable;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+fn opt(v: &Option<String>) -> Option<StrBytes> {
+    v.as_deref().map(s)
+}
