@@ -667,6 +667,654 @@ async fn scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A consumer's subscription as the Java client encodes it (ConsumerProtocolSubscription v0).
+fn subscription(topic: &str) -> bytes::Bytes {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&1i32.to_be_bytes());
+    b.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    b.extend_from_slice(topic.as_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    bytes::Bytes::from(b)
+}
+
+/// The classic group protocol: one member's whole life, with the errors on the way.
+async fn group_scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let t = format!("gdiff-{run}");
+    let g = format!("gdiff-group-{run}");
+    macro_rules! step {
+        ($label:expr, $key:expr, $v:expr, $req:expr, $resp:ty, $summary:expr) => {{
+            let r: Option<$resp> = side.call($key, $v, &$req).await;
+            let text = match &r {
+                Some(r) => ($summary)(r),
+                None => "connection closed".to_string(),
+            };
+            out.push(($label.to_string(), text));
+            r
+        }};
+    }
+    let _ = step!(
+        "group: create topic",
+        ApiKey::CreateTopics,
+        7,
+        CreateTopicsRequest::default()
+            .with_timeout_ms(30_000)
+            .with_topics(vec![create_topics_request::CreatableTopic::default()
+                .with_name(name(&t))
+                .with_num_partitions(2)
+                .with_replication_factor(1)]),
+        CreateTopicsResponse,
+        |r: &CreateTopicsResponse| format!(
+            "{:?}",
+            r.topics.iter().map(|x| x.error_code).collect::<Vec<_>>()
+        )
+    );
+    // Apache Kafka creates its __consumer_offsets topic on the first lookup and loads the
+    // coordinator afterwards, answering COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR /
+    // COORDINATOR_LOAD_IN_PROGRESS meanwhile. Wait (bounded) until groups are served before
+    // recording; Strata serves them from the start.
+    for _ in 0..300 {
+        let found: Option<FindCoordinatorResponse> = side
+            .call(
+                ApiKey::FindCoordinator,
+                4,
+                &FindCoordinatorRequest::default().with_coordinator_keys(vec![s(&g)]),
+            )
+            .await;
+        let described: Option<DescribeGroupsResponse> = side
+            .call(
+                ApiKey::DescribeGroups,
+                5,
+                &DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&g))]),
+            )
+            .await;
+        let ready = found.is_some_and(|r| r.coordinators.iter().all(|c| c.error_code == 0))
+            && described.is_some_and(|r| r.groups.iter().all(|d| d.error_code == 0));
+        if ready {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = step!(
+        "find coordinator v4",
+        ApiKey::FindCoordinator,
+        4,
+        FindCoordinatorRequest::default().with_coordinator_keys(vec![s(&g), s("")]),
+        FindCoordinatorResponse,
+        |r: &FindCoordinatorResponse| format!(
+            "{:?}",
+            r.coordinators
+                .iter()
+                .map(|c| (c.error_code, c.port > 0))
+                .collect::<Vec<_>>()
+        )
+    );
+    let _ = step!(
+        "find coordinator v3 unknown key type",
+        ApiKey::FindCoordinator,
+        3,
+        FindCoordinatorRequest::default()
+            .with_key(s(&g))
+            .with_key_type(7),
+        FindCoordinatorResponse,
+        |r: &FindCoordinatorResponse| format!("{}", r.error_code)
+    );
+    let join = |member: &str, session: i32| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_session_timeout_ms(session)
+            .with_rebalance_timeout_ms(10_000)
+            .with_member_id(s(member))
+            .with_protocol_type(s("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(s("range"))
+            .with_metadata(subscription(&t))])
+    };
+    let join_summary = |r: &JoinGroupResponse| {
+        format!(
+            "error {} generation {} protocol {:?}/{:?} leads {} members {} member id given {}",
+            r.error_code,
+            r.generation_id,
+            r.protocol_type.as_ref().map(|x| x.to_string()),
+            r.protocol_name.as_ref().map(|x| x.to_string()),
+            !r.leader.is_empty() && r.leader == r.member_id,
+            r.members.len(),
+            !r.member_id.is_empty()
+        )
+    };
+    let _ = step!(
+        "join with session timeout below minimum",
+        ApiKey::JoinGroup,
+        9,
+        join("", 1),
+        JoinGroupResponse,
+        join_summary
+    );
+    let _ = step!(
+        "join with empty group id",
+        ApiKey::JoinGroup,
+        9,
+        join("", 10_000).with_group_id(GroupId(s(""))),
+        JoinGroupResponse,
+        join_summary
+    );
+    let _ = step!(
+        "join with unknown member id",
+        ApiKey::JoinGroup,
+        9,
+        join("nobody", 10_000),
+        JoinGroupResponse,
+        join_summary
+    );
+    let first = step!(
+        "join without member id",
+        ApiKey::JoinGroup,
+        9,
+        join("", 10_000),
+        JoinGroupResponse,
+        join_summary
+    );
+    let member = first.map(|r| r.member_id.to_string()).unwrap_or_default();
+    let joined = step!(
+        "join with the given member id",
+        ApiKey::JoinGroup,
+        9,
+        join(&member, 10_000),
+        JoinGroupResponse,
+        join_summary
+    );
+    let generation = joined.map(|r| r.generation_id).unwrap_or(-1);
+    let sync = |member: &str, generation: i32| {
+        SyncGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+            .with_protocol_type(Some(s("consumer")))
+            .with_protocol_name(Some(s("range")))
+            .with_assignments(vec![
+                sync_group_request::SyncGroupRequestAssignment::default()
+                    .with_member_id(s(member))
+                    .with_assignment(bytes::Bytes::from_static(b"assignment")),
+            ])
+    };
+    let sync_summary = |r: &SyncGroupResponse| {
+        format!(
+            "error {} {:?}/{:?} assignment {:?}",
+            r.error_code,
+            r.protocol_type.as_ref().map(|x| x.to_string()),
+            r.protocol_name.as_ref().map(|x| x.to_string()),
+            r.assignment
+        )
+    };
+    let _ = step!(
+        "sync with wrong generation",
+        ApiKey::SyncGroup,
+        5,
+        sync(&member, generation + 1),
+        SyncGroupResponse,
+        sync_summary
+    );
+    let _ = step!(
+        "sync with unknown member",
+        ApiKey::SyncGroup,
+        5,
+        sync("nobody", generation),
+        SyncGroupResponse,
+        sync_summary
+    );
+    let _ = step!(
+        "sync with wrong protocol name",
+        ApiKey::SyncGroup,
+        5,
+        sync(&member, generation).with_protocol_name(Some(s("roundrobin"))),
+        SyncGroupResponse,
+        sync_summary
+    );
+    let _ = step!(
+        "sync as leader",
+        ApiKey::SyncGroup,
+        5,
+        sync(&member, generation),
+        SyncGroupResponse,
+        sync_summary
+    );
+    let hb = |group: &str, member: &str, generation: i32| {
+        HeartbeatRequest::default()
+            .with_group_id(GroupId(s(group)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+    };
+    let hb_summary = |r: &HeartbeatResponse| format!("{}", r.error_code);
+    let _ = step!(
+        "heartbeat",
+        ApiKey::Heartbeat,
+        4,
+        hb(&g, &member, generation),
+        HeartbeatResponse,
+        hb_summary
+    );
+    let _ = step!(
+        "heartbeat with wrong generation",
+        ApiKey::Heartbeat,
+        4,
+        hb(&g, &member, generation + 1),
+        HeartbeatResponse,
+        hb_summary
+    );
+    let _ = step!(
+        "heartbeat with unknown member",
+        ApiKey::Heartbeat,
+        4,
+        hb(&g, "nobody", generation),
+        HeartbeatResponse,
+        hb_summary
+    );
+    let _ = step!(
+        "heartbeat to unknown group",
+        ApiKey::Heartbeat,
+        4,
+        hb("no-such-group", &member, 1),
+        HeartbeatResponse,
+        hb_summary
+    );
+    let commit = |generation: i32, member: &str, topic: &str, metadata: String| {
+        OffsetCommitRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(s(member))
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(name(topic))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(1)
+                            .with_committed_offset(17)
+                            .with_committed_leader_epoch(-1)
+                            .with_committed_metadata(Some(s(&metadata))),
+                    ]),
+            ])
+    };
+    let commit_summary = |r: &OffsetCommitResponse| {
+        format!(
+            "{:?}",
+            r.topics
+                .iter()
+                .map(|t| t
+                    .partitions
+                    .iter()
+                    .map(|p| p.error_code)
+                    .collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "commit",
+        ApiKey::OffsetCommit,
+        9,
+        commit(generation, &member, &t, "meta".into()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "commit to unknown topic",
+        ApiKey::OffsetCommit,
+        9,
+        commit(generation, &member, &format!("{t}-nope"), String::new()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "commit with wrong generation",
+        ApiKey::OffsetCommit,
+        9,
+        commit(generation + 1, &member, &t, String::new()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "commit with unknown member",
+        ApiKey::OffsetCommit,
+        9,
+        commit(generation, "nobody", &t, String::new()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "commit without generation to a live group",
+        ApiKey::OffsetCommit,
+        9,
+        commit(-1, "", &t, String::new()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "commit with oversized metadata",
+        ApiKey::OffsetCommit,
+        9,
+        commit(generation, &member, &t, "m".repeat(5000)),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let fetch = |group: &str, topics: Option<Vec<i32>>| {
+        OffsetFetchRequest::default().with_groups(vec![
+            offset_fetch_request::OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(s(group)))
+                .with_topics(topics.map(|ps| {
+                    vec![offset_fetch_request::OffsetFetchRequestTopics::default()
+                        .with_name(name(&t))
+                        .with_partition_indexes(ps)]
+                })),
+        ])
+    };
+    let fetch_summary = |r: &OffsetFetchResponse| {
+        format!(
+            "{:?}",
+            r.groups
+                .iter()
+                .map(|g| (
+                    g.error_code,
+                    g.topics
+                        .iter()
+                        .map(|t| t
+                            .partitions
+                            .iter()
+                            .map(|p| (
+                                p.partition_index,
+                                p.committed_offset,
+                                p.committed_leader_epoch,
+                                p.metadata.as_ref().map(|m| m.to_string()),
+                                p.error_code
+                            ))
+                            .collect::<Vec<_>>())
+                        .collect::<Vec<_>>()
+                ))
+                .collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "fetch offsets, all topics",
+        ApiKey::OffsetFetch,
+        9,
+        fetch(&g, None),
+        OffsetFetchResponse,
+        fetch_summary
+    );
+    let _ = step!(
+        "fetch offsets, listed partitions",
+        ApiKey::OffsetFetch,
+        9,
+        fetch(&g, Some(vec![0, 1, 7])),
+        OffsetFetchResponse,
+        fetch_summary
+    );
+    let _ = step!(
+        "fetch offsets of unknown group",
+        ApiKey::OffsetFetch,
+        9,
+        fetch("no-such-group", Some(vec![0])),
+        OffsetFetchResponse,
+        fetch_summary
+    );
+    let _ = step!(
+        "fetch offsets v7",
+        ApiKey::OffsetFetch,
+        7,
+        OffsetFetchRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_topics(Some(vec![
+                offset_fetch_request::OffsetFetchRequestTopic::default()
+                    .with_name(name(&t))
+                    .with_partition_indexes(vec![1])
+            ])),
+        OffsetFetchResponse,
+        |r: &OffsetFetchResponse| format!(
+            "{} {:?}",
+            r.error_code,
+            r.topics
+                .iter()
+                .map(|t| t
+                    .partitions
+                    .iter()
+                    .map(|p| (p.partition_index, p.committed_offset, p.error_code))
+                    .collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        )
+    );
+    // Kafka answers groups in the order of its __consumer_offsets partitions, not the request's;
+    // clients match results by group id, so compare them sorted.
+    let describe_summary = |r: &DescribeGroupsResponse| {
+        let mut groups: Vec<_> = r.groups.iter().collect();
+        groups.sort_by(|a, b| a.group_id.as_str().cmp(b.group_id.as_str()));
+        format!(
+            "{:?}",
+            groups
+                .iter()
+                .map(|d| (
+                    d.error_code,
+                    d.group_state.to_string(),
+                    d.protocol_type.to_string(),
+                    d.protocol_data.to_string(),
+                    d.members
+                        .iter()
+                        .map(|m| (
+                            m.member_id.as_str() == member.as_str(),
+                            m.client_host.to_string(),
+                            m.member_assignment.len()
+                        ))
+                        .collect::<Vec<_>>()
+                ))
+                .collect::<Vec<_>>()
+        )
+    };
+    let describe = || {
+        DescribeGroupsRequest::default()
+            .with_groups(vec![GroupId(s(&g)), GroupId(s("no-such-group"))])
+    };
+    let _ = step!(
+        "describe groups v5",
+        ApiKey::DescribeGroups,
+        5,
+        describe(),
+        DescribeGroupsResponse,
+        describe_summary
+    );
+    let _ = step!(
+        "describe groups v6",
+        ApiKey::DescribeGroups,
+        6,
+        describe(),
+        DescribeGroupsResponse,
+        describe_summary
+    );
+    let list_summary = |r: &ListGroupsResponse| {
+        format!(
+            "{} {:?}",
+            r.error_code,
+            r.groups
+                .iter()
+                .filter(|x| x.group_id.as_str() == g)
+                .map(|x| (
+                    x.protocol_type.to_string(),
+                    x.group_state.to_string(),
+                    x.group_type.to_string()
+                ))
+                .collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "list groups v5",
+        ApiKey::ListGroups,
+        5,
+        ListGroupsRequest::default(),
+        ListGroupsResponse,
+        list_summary
+    );
+    let _ = step!(
+        "list groups, state filter Empty",
+        ApiKey::ListGroups,
+        5,
+        ListGroupsRequest::default().with_states_filter(vec![s("Empty")]),
+        ListGroupsResponse,
+        list_summary
+    );
+    let _ = step!(
+        "list groups, type filter classic",
+        ApiKey::ListGroups,
+        5,
+        ListGroupsRequest::default().with_types_filter(vec![s("classic")]),
+        ListGroupsResponse,
+        list_summary
+    );
+    let delete_groups = || DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s(&g))]);
+    let delete_summary = |r: &DeleteGroupsResponse| {
+        format!(
+            "{:?}",
+            r.results.iter().map(|x| x.error_code).collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "delete live group",
+        ApiKey::DeleteGroups,
+        2,
+        delete_groups(),
+        DeleteGroupsResponse,
+        delete_summary
+    );
+    let offset_delete = || {
+        OffsetDeleteRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_topics(vec![
+                offset_delete_request::OffsetDeleteRequestTopic::default()
+                    .with_name(name(&t))
+                    .with_partitions(vec![
+                        offset_delete_request::OffsetDeleteRequestPartition::default()
+                            .with_partition_index(1),
+                    ]),
+            ])
+    };
+    let offset_delete_summary = |r: &OffsetDeleteResponse| {
+        format!(
+            "{} {:?}",
+            r.error_code,
+            r.topics
+                .iter()
+                .map(|t| t
+                    .partitions
+                    .iter()
+                    .map(|p| p.error_code)
+                    .collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "offset delete of a subscribed topic",
+        ApiKey::OffsetDelete,
+        0,
+        offset_delete(),
+        OffsetDeleteResponse,
+        offset_delete_summary
+    );
+    let leave = |member: &str| {
+        LeaveGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_members(vec![
+                leave_group_request::MemberIdentity::default().with_member_id(s(member))
+            ])
+    };
+    let leave_summary = |r: &LeaveGroupResponse| {
+        format!(
+            "{} {:?}",
+            r.error_code,
+            r.members.iter().map(|m| m.error_code).collect::<Vec<_>>()
+        )
+    };
+    let _ = step!(
+        "leave",
+        ApiKey::LeaveGroup,
+        5,
+        leave(&member),
+        LeaveGroupResponse,
+        leave_summary
+    );
+    let _ = step!(
+        "leave again",
+        ApiKey::LeaveGroup,
+        5,
+        leave(&member),
+        LeaveGroupResponse,
+        leave_summary
+    );
+    let _ = step!(
+        "leave v2 unknown member",
+        ApiKey::LeaveGroup,
+        2,
+        LeaveGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_member_id(s("nobody")),
+        LeaveGroupResponse,
+        |r: &LeaveGroupResponse| format!("{}", r.error_code)
+    );
+    let _ = step!(
+        "describe after leave",
+        ApiKey::DescribeGroups,
+        5,
+        describe(),
+        DescribeGroupsResponse,
+        describe_summary
+    );
+    let _ = step!(
+        "commit without generation to the empty group",
+        ApiKey::OffsetCommit,
+        9,
+        commit(-1, "", &t, "simple".into()),
+        OffsetCommitResponse,
+        commit_summary
+    );
+    let _ = step!(
+        "fetch after simple commit",
+        ApiKey::OffsetFetch,
+        9,
+        fetch(&g, Some(vec![1])),
+        OffsetFetchResponse,
+        fetch_summary
+    );
+    let _ = step!(
+        "offset delete of the empty group",
+        ApiKey::OffsetDelete,
+        0,
+        offset_delete(),
+        OffsetDeleteResponse,
+        offset_delete_summary
+    );
+    let _ = step!(
+        "delete empty group",
+        ApiKey::DeleteGroups,
+        2,
+        delete_groups(),
+        DeleteGroupsResponse,
+        delete_summary
+    );
+    let _ = step!(
+        "delete deleted group",
+        ApiKey::DeleteGroups,
+        2,
+        delete_groups(),
+        DeleteGroupsResponse,
+        delete_summary
+    );
+    let _ = step!(
+        "fetch offsets of deleted group",
+        ApiKey::OffsetFetch,
+        9,
+        fetch(&g, None),
+        OffsetFetchResponse,
+        fetch_summary
+    );
+    out
+}
+
 #[tokio::test]
 async fn strata_answers_like_apache_kafka() {
     let (Ok(kafka), Ok(strata)) = (
@@ -693,8 +1341,10 @@ async fn strata_answers_like_apache_kafka() {
         client: RawClient::connect(strata).await,
         corr: 0,
     };
-    let expected = scenario(&mut k, &run).await;
-    let actual = scenario(&mut st, &run).await;
+    let mut expected = scenario(&mut k, &run).await;
+    let mut actual = scenario(&mut st, &run).await;
+    expected.extend(group_scenario(&mut k, &run).await);
+    actual.extend(group_scenario(&mut st, &run).await);
     assert_eq!(expected.len(), actual.len());
     let mut unexplained = Vec::new();
     let mut same = 0;
