@@ -381,6 +381,8 @@ async fn committed_offsets_and_members_survive_a_restart() {
         .with_group_id(GroupId(s("managed")))
         .with_generation_id(generation)
         .with_member_id(s(&member))
+        .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s("range")))
         .with_assignments(vec![
             sync_group_request::SyncGroupRequestAssignment::default()
                 .with_member_id(s(&member))

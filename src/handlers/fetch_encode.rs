@@ -48,7 +48,7 @@ pub fn encode(correlation_id: i32, resp: &FetchResponse, version: i16) -> Option
             .responses
             .iter()
             .all(|t| t.unknown_tagged_fields.is_empty() && t.partitions.iter().all(simple));
-    if !plain || !(4..=17).contains(&version) || (version < 7 && resp.session_id != 0) {
+    if !plain || !(4..=18).contains(&version) || (version < 7 && resp.session_id != 0) {
         return codec::encode_response(correlation_id, header_version, resp, version)
             .ok()
             .map(ResponseFrame::from);
@@ -208,7 +208,7 @@ mod tests {
     proptest! {
         #[test]
         fn bytes_equal_the_protocol_crate_encoding(
-            version in 4i16..=17,
+            version in 4i16..=18,
             topics in proptest::collection::vec(("[a-z]{1,12}", proptest::collection::vec((0i32..100, 0i16..3, 0i64..1_000_000, proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)), any::<bool>()), 0..4)), 0..4),
         ) {
             let r = response(version, topics);

@@ -9,6 +9,10 @@ pub async fn handle(ctx: RequestContext, req: InitProducerIdRequest) -> Reply {
     let base = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
+    if req.transactional_id.as_ref().is_some_and(|t| t.is_empty()) {
+        // Kafka: an empty transactional id is a malformed request, not a transactional producer.
+        return ctx.reply(&base.with_error_code(ResponseError::InvalidRequest.code()));
+    }
     if req.transactional_id.is_some() {
         // Transactions are not offered yet (no transaction coordinator is advertised); a fatal
         // error tells the client so instead of letting it retry forever.

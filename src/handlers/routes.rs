@@ -33,8 +33,9 @@ pub const ROUTES: &[Route] = &[
     // the range (KAFKA-18659); v0-v2 requests themselves get UNSUPPORTED_VERSION. v12+ implies
     // transactions V2 (KIP-890) and v13 topic ids: not advertised until implemented.
     r(ApiKey::Produce, 0, 11),
-    // v4 is Kafka 4.x's floor. v17 adds only a replica directory id (KIP-853) used by followers.
-    r(ApiKey::Fetch, 4, 17),
+    // v4 is Kafka 4.x's floor. v17 and v18 add only fields followers use (a replica directory
+    // id, KIP-853; the follower's high watermark, tagged): nothing changes for consumers.
+    r(ApiKey::Fetch, 4, 18),
     r(ApiKey::ListOffsets, 1, 10),
     r(ApiKey::Metadata, 0, 13),
     r(ApiKey::ApiVersions, 0, 4),
@@ -50,10 +51,10 @@ pub const ROUTES: &[Route] = &[
     r(ApiKey::IncrementalAlterConfigs, 0, 1),
     r(ApiKey::DescribeCluster, 0, 2),
     r(ApiKey::DescribeLogDirs, 1, 4),
-    // Group coordinator. Floors are Kafka 4.x's (KIP-896 removed JoinGroup v0-1, OffsetCommit
-    // v0-1, OffsetFetch v0).
+    // Group coordinator, at Kafka 4.1's ranges (KIP-896 removed OffsetCommit v0-1 and OffsetFetch
+    // v0).
     r(ApiKey::FindCoordinator, 0, 6),
-    r(ApiKey::JoinGroup, 2, 9),
+    r(ApiKey::JoinGroup, 0, 9),
     r(ApiKey::SyncGroup, 0, 5),
     r(ApiKey::Heartbeat, 0, 4),
     r(ApiKey::LeaveGroup, 0, 5),

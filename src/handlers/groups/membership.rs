@@ -82,6 +82,13 @@ fn join_response(r: g::JoinGroupResponse, v: i16) -> JoinGroupResponse {
 
 pub async fn sync(ctx: RequestContext, req: SyncGroupRequest) -> Reply {
     let v = ctx.version();
+    if v >= 5 && (req.protocol_type.is_none() || req.protocol_name.is_none()) {
+        // From v5 both are mandatory; Kafka refuses before looking at the group.
+        return ctx.reply(
+            &SyncGroupResponse::default()
+                .with_error_code(code(g::ErrorCode::InconsistentGroupProtocol)),
+        );
+    }
     let request = g::SyncGroup {
         group_id: req.group_id.0.to_string(),
         generation_id: req.generation_id,
