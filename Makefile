@@ -65,8 +65,14 @@ differential: build $(STAMPS)/kafka
 	compat-tests/differential.sh
 
 ## Apache Kafka and Strata side by side with the same load tools; writes docs/benchmarks.md.
-bench: build $(STAMPS)/kafka $(STAMPS)/python
+bench: build $(STAMPS)/kafka $(STAMPS)/python $(STAMPS)/loadgen
 	$(VENV)/bin/python compat-tests/bench/bench.py
+
+## The benchmark's non-JVM load generator (franz-go).
+$(STAMPS)/loadgen: compat-tests/bench/loadgen/main.go compat-tests/bench/loadgen/go.mod compat-tests/bench/loadgen/go.sum
+	@mkdir -p $(STAMPS)
+	cd compat-tests/bench/loadgen && go build -o loadgen .
+	@touch $@
 
 ## The same client suites against an Apache Kafka already running at KAFKA_BOOTSTRAP, to check
 ## the scenarios themselves.

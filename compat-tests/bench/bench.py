@@ -22,6 +22,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "500000"))
 RECORD_SIZE = 1024
 PARTITIONS = 16
+LOADGEN = ROOT / "compat-tests/bench/loadgen/loadgen"
+STARTUP_GB = float(os.environ.get("BENCH_STARTUP_GB", "2"))
 
 
 def free_port():
@@ -30,14 +32,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=60):
+def wait_served(port, timeout=300):
+    """Waits until the broker answers a request (ApiVersions v0), not merely accepts a
+    connection: a listening socket takes connections before the broker can serve them."""
+    import struct
+    request = struct.pack(">hhih", 18, 0, 1, -1)
+    frame = struct.pack(">i", len(request)) + request
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                c.settimeout(5)
+                c.sendall(frame)
+                size = c.recv(4)
+                if len(size) == 4 and struct.unpack(">i", size)[0] > 0:
+                    return True
         except OSError:
-            time.sleep(0.005)
+            pass
+        time.sleep(0.002)
     return False
 
 
@@ -62,12 +74,27 @@ class Kafka:
         self.port = free_port()
         t0 = time.time()
         subprocess.run([str(KAFKA_SH), "start", str(self.dir), str(self.port)], check=True)
+        assert wait_served(self.port)
         self.startup_ms = (time.time() - t0) * 1000  # includes formatting the storage directory
         self.pid = int((self.dir / "pid").read_text())
         return f"127.0.0.1:{self.port}"
 
     def stop(self):
         subprocess.run([str(KAFKA_SH), "stop", str(self.dir)], check=False)
+
+    def restart(self, crash):
+        """Stops (SIGTERM, or SIGKILL when `crash`) and starts again on the same data; returns
+        the milliseconds from process start to the first answered request."""
+        if crash:
+            os.kill(self.pid, signal.SIGKILL)
+            time.sleep(0.5)
+        else:
+            self.stop()
+        t0 = time.time()
+        subprocess.run([str(KAFKA_SH), "restart", str(self.dir), str(self.port)], check=True)
+        assert wait_served(self.port)
+        self.pid = int((self.dir / "pid").read_text())
+        return (time.time() - t0) * 1000
 
 
 class Strata:
@@ -80,7 +107,7 @@ class Strata:
         t0 = time.time()
         self.proc = subprocess.Popen([str(STRATA), "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.dir), *self.extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_port(self.port)
+        assert wait_served(self.port)
         self.startup_ms = (time.time() - t0) * 1000
         self.pid = self.proc.pid
         return f"127.0.0.1:{self.port}"
@@ -88,6 +115,19 @@ class Strata:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
+
+    def restart(self, crash):
+        if crash:
+            self.proc.kill()
+            self.proc.wait(60)
+        else:
+            self.stop()
+        t0 = time.time()
+        self.proc = subprocess.Popen([str(STRATA), "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.dir), *self.extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_served(self.port)
+        self.pid = self.proc.pid
+        return (time.time() - t0) * 1000
 
 
 def create_topic(bootstrap, topic):
@@ -185,6 +225,35 @@ def catch_up(bootstrap, topic):
     return total / elapsed / 1e6, n
 
 
+def loadgen(*args, timeout=900):
+    out = subprocess.run([str(LOADGEN), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen {args}: {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def consumer_perf(bootstrap, topic, records):
+    """Kafka's consumer perf tool, as a consumer group member reading `topic` from the start."""
+    out = tool("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", topic,
+               "--messages", str(records), "--group", f"perf-{time.time_ns()}", "--timeout", "60000")
+    rows = [l for l in out.splitlines() if re.match(r"^\d{4}-", l)]
+    fields = [f.strip() for f in rows[-1].split(",")]
+    # start, end, MB, MB/s, records, records/s, rebalance ms, fetch ms, fetch MB/s, fetch records/s
+    return float(fields[3]), float(fields[8])
+
+
+def startup_with_data(broker, bootstrap):
+    """Fills a topic with STARTUP_GB of records, then times a restart after a clean stop and
+    after kill -9."""
+    create_topic(bootstrap, "bench-fill")
+    records = int(STARTUP_GB * (1 << 30) / RECORD_SIZE)
+    loadgen("produce", bootstrap, "bench-fill", records, RECORD_SIZE, 4, timeout=1800)
+    # kill -9 right after the writes, so recovery has the most to check; then a clean cycle.
+    crashed = broker.restart(crash=True)
+    clean = broker.restart(crash=False)
+    return {"startup_data_clean_ms": round(clean), "startup_data_kill9_ms": round(crashed)}
+
+
 def bench(broker, work):
     bootstrap = broker.start(work)
     r = {"broker": broker.name, "durability": broker.durability, "startup_ms": round(broker.startup_ms)}
@@ -207,18 +276,69 @@ def bench(broker, work):
     r.update({"e2e_" + k: v for k, v in e2e_latency(bootstrap, "bench-e2e").items()})
     mbs, n = catch_up(bootstrap, "bench-0")
     r["catch_up_mb_s"], r["catch_up_records"] = round(mbs, 1), n
+    total, fetch_only = consumer_perf(bootstrap, "bench-1", RECORDS)
+    r["consumer_perf_mb_s"], r["consumer_perf_fetch_mb_s"] = round(total, 1), round(fetch_only, 1)
+    lg = []
+    for i in range(RUNS):
+        topic = f"bench-lg-{i}"
+        create_topic(bootstrap, topic)
+        lg.append(loadgen("produce", bootstrap, topic, RECORDS, RECORD_SIZE, 1))
+    r["lg_produce_mb_s"] = round(statistics.median(x["mb_s"] for x in lg), 1)
+    r["lg_produce_p99_ms"] = round(statistics.median(x["p99_ms"] for x in lg), 1)
+    create_topic(bootstrap, "bench-lg-e2e")
+    e2e = loadgen("e2e", bootstrap, "bench-lg-e2e", 20, 15, RECORD_SIZE)
+    r.update({"lg_e2e_p50_ms": e2e["p50_ms"], "lg_e2e_p99_ms": e2e["p99_ms"], "lg_e2e_p999_ms": e2e["p999_ms"]})
     r.update(many_partitions(bootstrap))
+    r.update(startup_with_data(broker, bootstrap))
     broker.stop()
     return r
+
+
+def chart(rows, results):
+    """Strata/Kafka ratio per figure as horizontal bars on a log scale (1x in the middle), with
+    bars coloured by whether the ratio is better for Strata."""
+    import math
+    kafka = results[0]
+    items = [(label, [r.get(key) / kafka[key] if isinstance(r.get(key), (int, float)) and kafka.get(key) else None
+                      for r in results[1:]], higher) for label, key, higher in rows]
+    width, left, row_h, bar_h = 900, 330, 34, 12
+    height = 60 + row_h * len(items)
+    span = 3.0  # log10 range either side of 1x
+    def x(ratio):
+        v = max(-span, min(span, math.log10(ratio)))
+        return left + (v + span) / (2 * span) * (width - left - 20)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="10" y="20" font-size="14">Strata / Apache Kafka, per figure (log scale; green = better for Strata)</text>']
+    for tick in (0.001, 0.01, 0.1, 1, 10, 100, 1000):
+        out.append(f'<line x1="{x(tick):.1f}" y1="35" x2="{x(tick):.1f}" y2="{height - 10}" stroke="#ddd"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="32" text-anchor="middle" fill="#666">{tick:g}x</text>')
+    names = [r["broker"] for r in results[1:]]
+    for i, (label, ratios, higher) in enumerate(items):
+        y = 45 + i * row_h
+        out.append(f'<text x="10" y="{y + 15}">{label}</text>')
+        for j, ratio in enumerate(ratios):
+            if ratio is None or ratio <= 0:
+                continue
+            good = ratio >= 1 if higher else ratio <= 1
+            x0, x1 = sorted((x(1), x(ratio)))
+            colour = ("#2e7d32" if good else "#c62828") if j == 0 else ("#81c784" if good else "#ef9a9a")
+            out.append(f'<rect x="{x0:.1f}" y="{y + j * (bar_h + 2)}" width="{max(x1 - x0, 1):.1f}" height="{bar_h}" fill="{colour}">'
+                       f'<title>{names[j]}: {ratio:.2f}x</title></rect>')
+    out.append(f'<text x="10" y="{height - 2}" fill="#666">dark: {names[0]}; light: {names[1] if len(names) > 1 else ""}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 def main():
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     brokers = [
         Kafka(),
-        Strata("Strata (fsync)", "acks after fdatasync (group commit); Strata's default", []),
+        # The first-join delay is 0 on both sides (kafka-ref sets it), so group figures compare.
+        Strata("Strata (fsync)", "acks after fdatasync (group commit); Strata's default",
+               ["--set", "group.initial.rebalance.delay.ms=0"]),
         Strata("Strata (page cache)", "acks from the page cache, as Kafka (log.flush.interval.ms set)",
-               ["--set", "log.flush.interval.ms=9223372036854775807"]),
+               ["--set", "log.flush.interval.ms=9223372036854775807", "--set", "group.initial.rebalance.delay.ms=0"]),
     ]
     results = []
     disk = None
@@ -241,18 +361,27 @@ def main():
             ("produce latency at 20 MB/s, p50 (ms)", "rate_p50_ms", False), ("produce latency at 20 MB/s, p99 (ms)", "rate_p99_ms", False),
             ("produce latency at 20 MB/s, p99.9 (ms)", "rate_p999_ms", False), ("end-to-end p50 (ms)", "e2e_p50_ms", False),
             ("end-to-end p99 (ms)", "e2e_p99_ms", False), ("end-to-end p99.9 (ms)", "e2e_p999_ms", False),
-            ("consumer catch-up (MB/s)", "catch_up_mb_s", True),
+            ("consumer catch-up, librdkafka (MB/s)", "catch_up_mb_s", True),
+            ("kafka-consumer-perf-test in a group (MB/s)", "consumer_perf_mb_s", True),
+            ("franz-go produce, 1 client (MB/s)", "lg_produce_mb_s", True),
+            ("franz-go produce p99, 1 client (ms)", "lg_produce_p99_ms", False),
+            ("franz-go end-to-end at 20 MB/s, p50 (ms)", "lg_e2e_p50_ms", False),
+            ("franz-go end-to-end at 20 MB/s, p99 (ms)", "lg_e2e_p99_ms", False),
+            ("franz-go end-to-end at 20 MB/s, p99.9 (ms)", "lg_e2e_p999_ms", False),
             ("1,000 partitions: create (s)", "p1000_create_s", False), ("1,000 partitions: describe (s)", "p1000_describe_s", False),
             ("1,000 partitions: produce round-robin (MB/s)", "p1000_produce_mb_s", True), ("RSS idle (MB)", "rss_idle_mb", False),
-            ("RSS after load (MB)", "rss_loaded_mb", False), ("start-up to first connection, empty (ms)", "startup_ms", False)]
+            ("RSS after load (MB)", "rss_loaded_mb", False), ("start-up to first answered request, empty (ms)", "startup_ms", False),
+            (f"start-up with {STARTUP_GB:g} GB, after a clean stop (ms)", "startup_data_clean_ms", False),
+            (f"start-up with {STARTUP_GB:g} GB, after kill -9 (ms)", "startup_data_kill9_ms", False)]
     lines = [f"| figure | {' | '.join(r['broker'] for r in results)} | {' | '.join(r['broker'] + ' / Kafka' for r in results[1:])} |",
              "|---" * (2 * len(results)) + "|"]
     for label, key, _ in rows:
-        vals = [r[key] for r in results]
-        ratios = [f"{v / kafka[key]:.2f}x" if kafka[key] else "n/a" for v in vals[1:]]
+        vals = [r.get(key, "-") for r in results]
+        ratios = [f"{v / kafka[key]:.2f}x" if isinstance(v, (int, float)) and kafka.get(key) else "n/a" for v in vals[1:]]
         lines.append(f"| {label} | {' | '.join(str(v) for v in vals)} | {' | '.join(ratios)} |")
     table = "\n".join(lines)
     print(table)
+    (ROOT / "docs/benchmarks.svg").write_text(chart(rows, results))
     (ROOT / "docs/benchmarks.json").write_text(json.dumps({"commit": commit, "fsync_mb_s": disk, "results": results}, indent=2) + "\n")
     durable = results[1]["produce_1_mb_s"] if len(results) > 1 else None
     def ratio(key, broker=2):
@@ -276,14 +405,21 @@ and Strata run one at a time on the same machine, each with a fresh data directo
 same tools: Apache Kafka's `kafka-producer-perf-test` (1 KiB records, acks=all, idempotent,
 linger.ms=5, batch.size=128 KiB, {PARTITIONS} partitions, {RECORDS:,} records per run, median of
 {RUNS} runs for one producer), its end-to-end latency tool (5,000 sequential 1 KiB records,
-acks=all), and a librdkafka consumer (confluent-kafka) reading one run's topic from the start.
-RSS is read from /proc; start-up is process start to the first accepted TCP connection (Kafka's
-includes formatting its storage).
+acks=all), its consumer perf tool as a group member, a librdkafka consumer (confluent-kafka)
+reading one run's topic from the start, and a franz-go load generator (`compat-tests/bench/loadgen`:
+peak produce with one client, and end-to-end latency at 20 MB/s from the producer's send call to
+the consumer's receipt in the same process), so that not every figure is the cost of a JVM
+client. Start-up with data fills a topic with {STARTUP_GB:g} GB (franz-go, 4 clients), then restarts the
+broker after a clean stop and after `kill -9`.
+RSS is read from /proc; start-up is process start to the first answered request (ApiVersions;
+Kafka's empty start-up includes formatting its storage).
 
 Durability differs by default, so Strata is shown both ways:
 {chr(10).join(f"- **{r['broker']}**: {r['durability']}" for r in results)}
 
 {table}
+
+![Strata/Kafka ratio per figure](benchmarks.svg)
 
 {disk_line}
 
@@ -305,11 +441,8 @@ Durability differs by default, so Strata is shown both ways:
 
 ## Not measured yet
 
-- End-to-end latency at a fixed rate with a separate consumer: the end-to-end tool sends one record
-  at a time, and the 20 MB/s figures above are send-to-acknowledgement latencies.
-- Start-up with several GB (measured by hand: 7 ms after a clean stop and 369 ms after kill -9
-  with 2.9 GB in four active segments, cold page cache); a non-JVM load generator.
-- Kafka's consumer perf tool needs consumer groups, which Strata does not serve yet.
+- Memory under a long soak, and the page cache's share: RSS above is the process's resident set.
+- Start-up with a cold page cache: the restarts above find the data just written in the page cache.
 """
     (ROOT / "docs/benchmarks.md").write_text(doc)
 

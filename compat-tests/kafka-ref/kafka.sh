@@ -2,6 +2,7 @@
 # Apache Kafka (KRaft, one node acting as broker and controller) for differential tests and
 # benchmarks.
 #   kafka.sh start DATA_DIR PORT    formats DATA_DIR, starts Kafka in the background, waits for PORT
+#   kafka.sh restart DATA_DIR PORT  starts it again on the same data (no formatting)
 #   kafka.sh stop DATA_DIR
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,6 +37,18 @@ PROPS
       sleep 0.1
     done
     echo "Kafka did not start; see $dir/kafka.log" >&2
+    exit 1
+    ;;
+  restart)
+    # kafka.sh restart DATA_DIR PORT: start again on a directory "start" formatted, keeping data.
+    port=$3
+    nohup java -Xmx1g -Xms1g -cp "$libs/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 &
+    echo $! >"$dir/pid"
+    for _ in $(seq 1 1200); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
+      sleep 0.05
+    done
+    echo "Kafka did not restart; see $dir/kafka.log" >&2
     exit 1
     ;;
   stop)
