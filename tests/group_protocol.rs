@@ -412,3 +412,132 @@ async fn committed_offsets_and_members_survive_a_restart() {
     let r: HeartbeatResponse = call(&mut c, ApiKey::Heartbeat, 4, &hb).await;
     assert_eq!(r.error_code, 0);
 }
+
+/// One client as a consumer's coordinator thread behaves: join (with the member id handed out),
+/// sync (the leader assigns everyone), then heartbeat, rejoining whenever a rebalance starts,
+/// until the group is Stable with `expected` members. Returns its member id.
+async fn member_life(addr: std::net::SocketAddr, group: String, expected: usize) -> String {
+    let mut c = RawClient::connect(addr).await;
+    let mut member = String::new();
+    'join: loop {
+        let r: JoinGroupResponse = call(
+            &mut c,
+            ApiKey::JoinGroup,
+            9,
+            &join_request(&group, &member, 9),
+        )
+        .await;
+        match r.error_code {
+            79 => {
+                member = r.member_id.to_string();
+                continue;
+            }
+            0 => {}
+            e => panic!("join error {e}"),
+        }
+        let leader = r.leader == r.member_id;
+        let assignments = r
+            .members
+            .iter()
+            .map(|m| {
+                sync_group_request::SyncGroupRequestAssignment::default()
+                    .with_member_id(m.member_id.clone())
+                    .with_assignment(Bytes::from(m.member_id.to_string().into_bytes()))
+            })
+            .collect();
+        let sync = SyncGroupRequest::default()
+            .with_group_id(GroupId(s(&group)))
+            .with_generation_id(r.generation_id)
+            .with_member_id(s(&member))
+            .with_protocol_type(Some(s("consumer")))
+            .with_protocol_name(Some(s("range")))
+            .with_assignments(if leader { assignments } else { Vec::new() });
+        let sr: SyncGroupResponse = call(&mut c, ApiKey::SyncGroup, 5, &sync).await;
+        match sr.error_code {
+            0 => assert_eq!(&sr.assignment[..], member.as_bytes()),
+            27 => continue,
+            e => panic!("sync error {e}"),
+        }
+        loop {
+            let hb = HeartbeatRequest::default()
+                .with_group_id(GroupId(s(&group)))
+                .with_generation_id(r.generation_id)
+                .with_member_id(s(&member));
+            let h: HeartbeatResponse = call(&mut c, ApiKey::Heartbeat, 4, &hb).await;
+            match h.error_code {
+                0 => {}
+                27 => continue 'join,
+                e => panic!("heartbeat error {e} for {member}"),
+            }
+            let d: DescribeGroupsResponse = call(
+                &mut c,
+                ApiKey::DescribeGroups,
+                5,
+                &DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&group))]),
+            )
+            .await;
+            let g = &d.groups[0];
+            if g.group_state.as_str() == "Stable" && g.members.len() == expected {
+                return member;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn many_members_joining_at_once_all_land_in_one_generation() {
+    let b = TestBroker::start(NetworkLimits::default()).await;
+    let members = 24;
+    let tasks: Vec<_> = (0..members)
+        .map(|_| tokio::spawn(member_life(b.addr, "crowd".to_string(), members)))
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.expect("member task"));
+    }
+    let mut c = RawClient::connect(b.addr).await;
+    let d: DescribeGroupsResponse = call(
+        &mut c,
+        ApiKey::DescribeGroups,
+        5,
+        &DescribeGroupsRequest::default().with_groups(vec![GroupId(s("crowd"))]),
+    )
+    .await;
+    let group = &d.groups[0];
+    assert_eq!(group.group_state.as_str(), "Stable");
+    let mut described: Vec<String> = group
+        .members
+        .iter()
+        .map(|m| m.member_id.to_string())
+        .collect();
+    described.sort();
+    ids.sort();
+    assert_eq!(described, ids, "every member is in the group, once");
+    for m in &group.members {
+        assert_eq!(&m.member_assignment[..], m.member_id.as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn members_joining_one_after_another_rebalance_until_all_are_in() {
+    let b = TestBroker::start(NetworkLimits::default()).await;
+    let members = 12;
+    let tasks: Vec<_> = (0..members)
+        .map(|i| {
+            let addr = b.addr;
+            tokio::spawn(async move {
+                // Each arrival after the first starts a rebalance the others must rejoin.
+                tokio::time::sleep(std::time::Duration::from_millis(30 * i as u64)).await;
+                member_life(addr, "stream".to_string(), members).await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.expect("member task"));
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), members);
+}
