@@ -61,12 +61,21 @@ pub async fn read_frame_body<R: AsyncRead + Unpin>(
     reader: &mut R,
     size: usize,
 ) -> Result<Bytes, FrameError> {
-    let mut body = BytesMut::zeroed(size);
-    match reader.read_exact(&mut body).await {
-        Ok(_) => Ok(body.freeze()),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated),
-        Err(e) => Err(FrameError::Io(e)),
+    // Read into uninitialised capacity: zeroing a produce request's megabytes first would cost
+    // as much as the read itself. `take` keeps the read inside this frame.
+    let mut body = BytesMut::with_capacity(size);
+    while body.len() < size {
+        let want = (size - body.len()) as u64;
+        match (&mut *reader).take(want).read_buf(&mut body).await {
+            Ok(0) => return Err(FrameError::Truncated),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(FrameError::Truncated)
+            }
+            Err(e) => return Err(FrameError::Io(e)),
+        }
     }
+    Ok(body.freeze())
 }
 
 #[cfg(test)]

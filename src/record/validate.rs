@@ -6,11 +6,13 @@
 //! offset deltas run 0, 1, 2, ...; on compacted topics every record has a key; with CreateTime,
 //! timestamps fall inside message.timestamp.before/after.max.ms.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use thiserror::Error;
 
-use super::batch::{BatchHeader, TimestampType, HEADER_LEN};
+use super::batch::{BatchHeader, Compression, TimestampType, HEADER_LEN};
 use super::compression::{decompress, DecompressError};
 
 #[derive(Debug, Error)]
@@ -90,14 +92,26 @@ pub fn validate_records(
     limits: &RecordLimits,
     rules: &RecordRules,
 ) -> Result<RecordSummary, RecordError> {
-    let payload = payload(batch, header, limits.max_uncompressed_bytes)?;
+    // Uncompressed records (the common case for many clients) are walked where they lie; only
+    // compressed ones are inflated, with the limit.
+    let inflated;
+    let payload: &[u8] = if header.compression() == Ok(Compression::None) {
+        let end = header.total_len().min(batch.len());
+        batch.get(HEADER_LEN..end).unwrap_or_default()
+    } else {
+        inflated = payload(batch, header, limits.max_uncompressed_bytes)?;
+        &inflated
+    };
     let mut count = 0usize;
     let check_time = match (rules.timestamp_window, header.timestamp_type()) {
         (Some(w), TimestampType::CreateTime) => Some(w),
         _ => None,
     };
-    for (index, record) in Records::new(payload.clone()).enumerate() {
-        let r = record?;
+    let mut pos = 0usize;
+    while pos < payload.len() {
+        let index = count;
+        let r = parse_record(payload, &mut pos, |_, _| {})
+            .map_err(|reason| RecordError::Malformed { index, reason })?;
         if r.offset_delta as i64 != index as i64 {
             return Err(RecordError::OffsetDelta {
                 index,
@@ -208,7 +222,7 @@ fn varint32(data: &[u8], pos: &mut usize) -> Result<i32, String> {
 }
 
 /// A length-prefixed field: -1 is null; anything else must fit in what is left.
-fn field(data: &Bytes, pos: &mut usize, end: usize) -> Result<Option<Bytes>, String> {
+fn field(data: &[u8], pos: &mut usize, end: usize) -> Result<Option<Range<usize>>, String> {
     let len = varint32(data, pos)?;
     if len < 0 {
         return if len == -1 {
@@ -221,12 +235,25 @@ fn field(data: &Bytes, pos: &mut usize, end: usize) -> Result<Option<Bytes>, Str
     if len > end.saturating_sub(*pos) {
         return Err(format!("length {len} runs past the record"));
     }
-    let b = data.slice(*pos..*pos + len);
+    let r = *pos..*pos + len;
     *pos += len;
-    Ok(Some(b))
+    Ok(Some(r))
 }
 
-fn read_record(data: &Bytes, pos: &mut usize) -> Result<RecordView, String> {
+/// One record's fields as positions in the payload.
+struct ParsedRecord {
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+}
+
+/// Reads the record at `pos` in place, handing each header to `on_header`; allocates nothing.
+fn parse_record(
+    data: &[u8],
+    pos: &mut usize,
+    mut on_header: impl FnMut(Range<usize>, Option<Range<usize>>),
+) -> Result<ParsedRecord, String> {
     let len = varint32(data, pos)?;
     if len < 0 || len as usize > data.len() - *pos {
         return Err(format!("record length {len} does not fit the batch"));
@@ -242,20 +269,32 @@ fn read_record(data: &Bytes, pos: &mut usize) -> Result<RecordView, String> {
     if count < 0 || count as usize > end.saturating_sub(*pos) {
         return Err(format!("invalid header count {count}"));
     }
-    let mut headers = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let k = field(data, pos, end)?.ok_or("null header key")?;
         let v = field(data, pos, end)?;
-        headers.push((k, v));
+        on_header(k, v);
     }
     if *pos != end {
         return Err(format!("record length {len} does not match its fields"));
     }
-    Ok(RecordView {
+    Ok(ParsedRecord {
         offset_delta,
         timestamp_delta,
         key,
         value,
+    })
+}
+
+fn read_record(data: &Bytes, pos: &mut usize) -> Result<RecordView, String> {
+    let mut headers = Vec::new();
+    let r = parse_record(data, pos, |k, v| {
+        headers.push((data.slice(k), v.map(|v| data.slice(v))));
+    })?;
+    Ok(RecordView {
+        offset_delta: r.offset_delta,
+        timestamp_delta: r.timestamp_delta,
+        key: r.key.map(|k| data.slice(k)),
+        value: r.value.map(|v| data.slice(v)),
         headers,
     })
 }
