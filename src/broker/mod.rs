@@ -260,10 +260,17 @@ impl Broker {
     }
 }
 
-/// Total and usable bytes of the file system holding `dir`, for DescribeLogDirs v4. Kafka reports
-/// -1 when it cannot tell; std has no portable statvfs, so Strata does the same for now.
-pub fn disk_space(_dir: &std::path::Path) -> (i64, i64) {
-    (-1, -1)
+/// Total and usable bytes of the file system holding `dir`, for DescribeLogDirs v4 (Kafka's
+/// getTotalSpace / getUsableSpace); -1 when the file system cannot tell, as Kafka reports.
+pub fn disk_space(dir: &std::path::Path) -> (i64, i64) {
+    match rustix::fs::statvfs(dir) {
+        Ok(st) => {
+            let bytes =
+                |blocks: u64| i64::try_from(blocks.saturating_mul(st.f_frsize)).unwrap_or(i64::MAX);
+            (bytes(st.f_blocks), bytes(st.f_bavail))
+        }
+        Err(_) => (-1, -1),
+    }
 }
 
 impl Broker {

@@ -576,8 +576,7 @@ fn scan_for(
             )));
         }
         if pred(&h) {
-            let mut out = vec![0u8; len as usize];
-            file.read_exact_at(&mut out, position as u64)?;
+            let out = super::segment::read_exact_uninit_at(file, len as usize, position as u64)?;
             return Ok(Some(Bytes::from(out)));
         }
         position += len;
