@@ -13,7 +13,8 @@ work=$(mktemp -d)
 trap 'strata_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-  strata_start "$work/data" || exit 1
+  # The same first-join delay as the Apache Kafka reference (kafka-ref sets 0).
+  strata_start "$work/data" --set group.initial.rebalance.delay.ms=0 || exit 1
   bootstrap=$STRATA_BOOTSTRAP
 else
   bootstrap=$KAFKA_BOOTSTRAP

@@ -40,6 +40,16 @@ rm -f "$json"
 check "kafka-get-offsets after delete-records" "^$t:$p:$mid\$" tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$bs" --topic "$t" --partitions "$p" --time -2
 check "kafka-log-dirs --describe" "\"partition\":\"$t-0\"" tool org.apache.kafka.tools.LogDirsCommand --bootstrap-server "$bs" --describe --topic-list "$t"
 check "kafka-console-consumer (assigned partition)" "Processed a total of 1 message" "$root/compat-tests/kafka-ref/kafka.sh" tool - org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bs" --topic "$t" --partition "$p" --offset earliest --max-messages 1 --timeout-ms 20000
+# Consumer groups: a console consumer in a group commits what it read; the group tool lists,
+# describes, resets and deletes it.
+g="cli-group-$run"
+cgc() { tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$bs" "$@"; }
+check "kafka-console-consumer --group" "Processed a total of 10 messages" "$root/compat-tests/kafka-ref/kafka.sh" tool - org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bs" --topic "$t" --group "$g" --from-beginning --max-messages 10 --timeout-ms 30000
+check "kafka-consumer-groups --list" "^$g\$" cgc --list
+check "kafka-consumer-groups --describe" "^$g +$t +[0-9]+ +[0-9]+" cgc --describe --group "$g"
+check "kafka-consumer-groups --reset-offsets --to-earliest" "^$g +$t +$p +$mid\b" cgc --reset-offsets --group "$g" --topic "$t" --to-earliest --execute
+check "kafka-consumer-groups --describe --state" "Empty" cgc --describe --group "$g" --state
+check "kafka-consumer-groups --delete" "Deletion of requested consumer groups \('$g'\) was successful" cgc --delete --group "$g"
 check "kafka-topics --delete" "" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --delete --topic "$t"
 echo "cli(kafka tools 4.1.0): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

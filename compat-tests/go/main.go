@@ -45,7 +45,11 @@ func main() {
 		bootstrap = os.Args[1]
 	}
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
-	suites := []*suite{franzSuite(bootstrap, run), saramaSuite(bootstrap, run)}
+	fs := franzSuite(bootstrap, run)
+	franzGroups(fs, bootstrap, run)
+	ss := saramaSuite(bootstrap, run)
+	saramaGroups(ss, bootstrap, run)
+	suites := []*suite{fs, ss}
 	failed := 0
 	for _, s := range suites {
 		fmt.Printf("go(%s): %d passed, %d failed\n", s.name, s.passed, s.failed)

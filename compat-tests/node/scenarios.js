@@ -90,6 +90,44 @@ async function main() {
     check(!(await admin.listTopics()).includes(topic), 'deleted');
   });
 
+  await scenario('consumer group: two members share partitions, consume all, commit', async () => {
+    const topic = t('group');
+    const groupId = `node-g-${run}`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }] });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const total = 200;
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: total }, (_, i) => ({ value: String(i) })) });
+    await producer.disconnect();
+    const seen = new Set();
+    const assigned = new Map();
+    const member = async (id) => {
+      const c = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 500, rebalanceTimeout: 20000 });
+      await c.connect();
+      c.on(c.events.GROUP_JOIN, (e) => assigned.set(id, (e.payload.memberAssignment[topic] || []).length));
+      await c.subscribe({ topic, fromBeginning: true });
+      await c.run({ eachMessage: async ({ message }) => { seen.add(message.value.toString()); } });
+      return c;
+    };
+    const c1 = await member(1);
+    const c2 = await member(2);
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline && !(seen.size === total && assigned.get(1) > 0 && assigned.get(2) > 0
+      && assigned.get(1) + assigned.get(2) === 4)) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await c1.disconnect();
+    await c2.disconnect();
+    check(seen.size === total, `consumed ${seen.size} of ${total}`);
+    check(assigned.get(1) > 0 && assigned.get(2) > 0, `partitions ${assigned.get(1)} / ${assigned.get(2)}`);
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const sum = offsets[0].partitions.reduce((a, p) => a + Number(p.offset), 0);
+    check(sum === total, `committed offsets sum to ${sum}`);
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    check(groups.includes(groupId), 'group listed');
+    await admin.deleteGroups([groupId]);
+  });
+
   await admin.disconnect();
   console.log(`node(kafkajs): ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);

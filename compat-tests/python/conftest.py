@@ -77,7 +77,7 @@ def bootstrap(request, tmp_path_factory):
     if external:
         yield external
         return
-    broker = Broker(tmp_path_factory.mktemp("strata")).start()
+    broker = Broker(tmp_path_factory.mktemp("strata"), ["--set", "group.initial.rebalance.delay.ms=0"]).start()
     yield broker.bootstrap
     broker.stop()
 

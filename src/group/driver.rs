@@ -29,15 +29,19 @@ const MAX_REQUESTS_PER_TURN: usize = 1024;
 /// Requests waiting for the loop; senders wait beyond this (backpressure on group traffic).
 const QUEUE_DEPTH: usize = 4096;
 
-struct Call {
-    request: GroupRequest,
-    reply: oneshot::Sender<GroupResponse>,
+enum Command {
+    Call {
+        request: GroupRequest,
+        reply: oneshot::Sender<GroupResponse>,
+    },
+    /// Topics were deleted: their committed offsets go too.
+    TopicsDeleted(Vec<String>),
 }
 
 /// Cloneable handle the request handlers use.
 #[derive(Clone)]
 pub struct GroupService {
-    tx: mpsc::Sender<Call>,
+    tx: mpsc::Sender<Command>,
 }
 
 /// Why a call got no answer from the coordinator.
@@ -64,17 +68,24 @@ impl GroupService {
     pub async fn call(&self, request: GroupRequest) -> Result<GroupResponse, Unavailable> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Call { request, reply })
+            .send(Command::Call { request, reply })
             .await
             .map_err(|_| Unavailable)?;
         rx.await.map_err(|_| Unavailable)
+    }
+
+    /// Drops the committed offsets of deleted topics (made durable before any later answer).
+    pub async fn topics_deleted(&self, topics: Vec<String>) {
+        if !topics.is_empty() {
+            let _ = self.tx.send(Command::TopicsDeleted(topics)).await;
+        }
     }
 }
 
 struct Driver {
     coordinator: GroupCoordinator,
     log: Arc<GroupLog>,
-    rx: mpsc::Receiver<Call>,
+    rx: mpsc::Receiver<Command>,
     pending: HashMap<RequestId, oneshot::Sender<GroupResponse>>,
     next_id: RequestId,
 }
@@ -123,11 +134,18 @@ impl Driver {
         tracing::debug!("group coordinator stopped");
     }
 
-    fn feed(&mut self, now: i64, call: Call, fx: &mut Effects) {
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
-        self.pending.insert(id, call.reply);
-        merge(fx, self.coordinator.handle(now, id, call.request));
+    fn feed(&mut self, now: i64, command: Command, fx: &mut Effects) {
+        match command {
+            Command::Call { request, reply } => {
+                self.next_id = self.next_id.wrapping_add(1);
+                let id = self.next_id;
+                self.pending.insert(id, reply);
+                merge(fx, self.coordinator.handle(now, id, request));
+            }
+            Command::TopicsDeleted(topics) => {
+                merge(fx, self.coordinator.forget_topics(now, &topics));
+            }
+        }
     }
 
     /// Makes the turn's records durable, then answers.

@@ -10,7 +10,7 @@ use super::api::{
 use super::error::ErrorCode;
 use super::records::{GroupRecord, OffsetValue};
 use super::state::{Group, GroupState, CONSUMER_PROTOCOL_TYPE};
-use super::Ctx;
+use super::{Ctx, Effects, GroupCoordinator};
 
 /// Every partition of a request answered with one error.
 pub(crate) fn commit_error(req: &OffsetCommit, error: ErrorCode) -> OffsetCommitResponse {
@@ -265,5 +265,34 @@ pub(crate) fn fetch_offsets(group: Option<&Group>, req: &OffsetFetch) -> OffsetF
     OffsetFetchResponse {
         error: ErrorCode::None,
         topics,
+    }
+}
+
+impl GroupCoordinator {
+    /// A deleted topic's committed offsets go with it, in every group (Kafka's
+    /// onPartitionsDeleted): otherwise a topic re-created under the same name would resume from
+    /// positions in data that no longer exists. Groups left with nothing are forgotten.
+    pub fn forget_topics(&mut self, now_ms: i64, topics: &[String]) -> Effects {
+        let mut fx = Effects::default();
+        let mut emptied = Vec::new();
+        for (id, group) in self.groups.iter_mut() {
+            let doomed: Vec<(String, i32)> = group
+                .offsets
+                .keys()
+                .filter(|(t, _)| topics.contains(t))
+                .cloned()
+                .collect();
+            for key in doomed {
+                group.offsets.remove(&key);
+                fx.persist.push(offset_record(id, &key.0, key.1, None));
+            }
+            if group.is_disposable() {
+                emptied.push(id.clone());
+            }
+        }
+        for id in emptied {
+            self.settle(now_ms, &id, &mut fx);
+        }
+        fx
     }
 }

@@ -160,6 +160,7 @@ pub async fn delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Rep
             .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)),
     );
     let mut results = Vec::with_capacity(wanted.len());
+    let mut deleted = Vec::new();
     for (name, id) in wanted {
         let mut r = DeletableTopicResult::default()
             .with_name(name.as_deref().map(name_of))
@@ -180,6 +181,7 @@ pub async fn delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Rep
         };
         match broker.delete_topic(&resolved) {
             Ok(meta) => {
+                deleted.push(meta.name.clone());
                 r.name = Some(name_of(&meta.name));
                 // topic_id exists from v6, error_message from v5.
                 if ctx.version() >= 6 {
@@ -195,6 +197,9 @@ pub async fn delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Rep
         }
         results.push(r);
     }
+    // The deleted topics' committed offsets go too; queued before the answer, so a commit or
+    // fetch sent after it sees them gone.
+    broker.groups().topics_deleted(deleted).await;
     ctx.reply(&DeleteTopicsResponse::default().with_responses(results))
 }
 

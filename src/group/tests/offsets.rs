@@ -377,3 +377,48 @@ fn simple_commit_allowed_once_the_group_is_empty() {
         vec![(0, ErrorCode::None)]
     );
 }
+
+#[test]
+fn a_deleted_topics_offsets_are_tombstoned_in_every_group() {
+    let mut h = Harness::new(GroupConfig::default());
+    assert!(commit_errors(
+        &mut h,
+        commit("a", -1, "", &[("gone", 0, 5), ("kept", 0, 6)])
+    )
+    .iter()
+    .all(|e| e.is_ok()));
+    assert!(
+        commit_errors(&mut h, commit("b", -1, "", &[("gone", 1, 7)]))
+            .iter()
+            .all(|e| e.is_ok())
+    );
+    h.persisted.clear();
+    let fx = h.c.forget_topics(h.now, &["gone".to_string()]);
+    let tombstones: Vec<(String, String, i32)> = fx
+        .persist
+        .iter()
+        .filter_map(|r| match r {
+            GroupRecord::Offset {
+                group_id,
+                topic,
+                partition,
+                value: None,
+            } => Some((group_id.clone(), topic.clone(), *partition)),
+            _ => None,
+        })
+        .collect();
+    let mut sorted = tombstones.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![
+            ("a".into(), "gone".into(), 0),
+            ("b".into(), "gone".into(), 1)
+        ]
+    );
+    let a = fetch(&mut h, "a", None);
+    assert_eq!(a.topics.len(), 1);
+    assert_eq!(a.topics[0].0, "kept");
+    // Group b held nothing else: it is gone.
+    assert!(h.c.group_state("b").is_none());
+}

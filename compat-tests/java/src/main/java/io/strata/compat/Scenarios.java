@@ -39,6 +39,7 @@ public final class Scenarios {
         s.scenario("large record (2 MiB)", s::largeRecord);
         s.scenario("delete topic", s::deleteTopic);
         s.scenario("describe cluster and log dirs", s::cluster);
+        new Groups(s).register();
         System.out.printf("java(kafka-clients %s): %d passed, %d failed%n",
                 org.apache.kafka.common.utils.AppInfoParser.getVersion(), s.passed, s.failed);
         System.exit(s.failed == 0 ? 0 : 1);
@@ -54,6 +55,27 @@ public final class Scenarios {
         } catch (Throwable t) {
             failed++;
             System.out.println("FAIL " + name + ": " + t);
+        }
+    }
+
+    /**
+     * A scenario for a feature the broker may not offer yet: when the broker says it does not
+     * support it (UnsupportedVersionException), it is reported as XFAIL and not counted.
+     */
+    void optional(String name, Body body) {
+        try {
+            body.run();
+            passed++;
+            System.out.println("PASS " + name);
+        } catch (Throwable t) {
+            Throwable cause = t;
+            while (cause.getCause() != null && !(cause instanceof UnsupportedVersionException)) cause = cause.getCause();
+            if (cause instanceof UnsupportedVersionException) {
+                System.out.println("XFAIL " + name + ": " + cause.getMessage());
+            } else {
+                failed++;
+                System.out.println("FAIL " + name + ": " + t);
+            }
         }
     }
 
