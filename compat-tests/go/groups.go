@@ -97,11 +97,12 @@ func franzGroups(s *suite, bootstrap, run string) {
 					break
 				}
 			}
-			c1.Close()
-			c2.Close()
+			// Read before closing: closing revokes everything a member owns.
 			mu.Lock()
 			n, o1, o2 := len(seen), owned[1], owned[2]
 			mu.Unlock()
+			c1.Close()
+			c2.Close()
 			if n != total {
 				return fmt.Errorf("saw %d of %d records", n, total)
 			}
