@@ -541,3 +541,27 @@ async fn members_joining_one_after_another_rebalance_until_all_are_in() {
     ids.dedup();
     assert_eq!(ids.len(), members);
 }
+
+// Several workers, so that answers built in parallel could overtake one another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipelined_commits_from_one_connection_apply_in_the_order_sent() {
+    let b = TestBroker::start(NetworkLimits::default()).await;
+    topic(&b, "t", 3).await;
+    let mut c = RawClient::connect(b.addr).await;
+    // An asynchronous committer sends commit after commit without waiting: the last one sent
+    // must be the one that stays, as on Apache Kafka.
+    let mut frames = Vec::new();
+    for (i, offset) in (1..=50).enumerate() {
+        frames.extend_from_slice(&common::encode_request(
+            ApiKey::OffsetCommit,
+            9,
+            100 + i as i32,
+            &commit_one("async", 0, offset),
+        ));
+    }
+    c.send_raw(&frames).await;
+    for _ in 1..=50 {
+        c.read_frame().await.expect("commit answered");
+    }
+    assert_eq!(fetch_all(&mut c, "async").await, vec![(0, 50, "m50".into())]);
+}

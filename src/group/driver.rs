@@ -64,14 +64,23 @@ impl GroupService {
         GroupService { tx }
     }
 
-    /// Sends one request and waits for its answer (a JoinGroup may wait for a whole rebalance).
-    pub async fn call(&self, request: GroupRequest) -> Result<GroupResponse, Unavailable> {
+    /// Queues one request; the receiver gets its answer (a JoinGroup's may take a whole
+    /// rebalance). Requests are taken in the order they were queued.
+    pub async fn submit(
+        &self,
+        request: GroupRequest,
+    ) -> Result<oneshot::Receiver<GroupResponse>, Unavailable> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Call { request, reply })
             .await
             .map_err(|_| Unavailable)?;
-        rx.await.map_err(|_| Unavailable)
+        Ok(rx)
+    }
+
+    /// Sends one request and waits for its answer.
+    pub async fn call(&self, request: GroupRequest) -> Result<GroupResponse, Unavailable> {
+        self.submit(request).await?.await.map_err(|_| Unavailable)
     }
 
     /// Drops the committed offsets of deleted topics (made durable before any later answer).

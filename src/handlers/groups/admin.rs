@@ -8,7 +8,7 @@ use kafka_protocol::messages::{
     GroupId, ListGroupsRequest, ListGroupsResponse,
 };
 
-use super::{ask, code, later, opt, s, UNAVAILABLE};
+use super::{answer, code, later, opt, s, submit, UNAVAILABLE};
 use crate::group::{self as g, ErrorCode, GroupRequest, GroupResponse};
 use crate::handlers::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use crate::handlers::{Reply, RequestContext};
@@ -25,16 +25,16 @@ pub async fn describe(ctx: RequestContext, req: DescribeGroupsRequest) -> Reply 
     } else {
         AUTHORIZED_OPERATIONS_OMITTED
     };
+    let pending = submit(
+        &ctx,
+        GroupRequest::Describe(g::DescribeGroups {
+            group_ids: ids.clone(),
+        }),
+    )
+    .await;
     let c = ctx.clone();
     later(ctx, async move {
-        let groups = match ask(
-            &c,
-            GroupRequest::Describe(g::DescribeGroups {
-                group_ids: ids.clone(),
-            }),
-        )
-        .await
-        {
+        let groups = match answer(pending).await {
             Some(GroupResponse::Describe(r)) => r.groups,
             _ => ids
                 .iter()
@@ -103,9 +103,10 @@ pub async fn list(ctx: RequestContext, req: ListGroupsRequest) -> Reply {
         states_filter: req.states_filter.iter().map(|x| x.to_string()).collect(),
         types_filter: req.types_filter.iter().map(|x| x.to_string()).collect(),
     };
+    let pending = submit(&ctx, GroupRequest::List(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let r = match ask(&c, GroupRequest::List(request)).await {
+        let r = match answer(pending).await {
             Some(GroupResponse::List(r)) => r,
             _ => g::ListGroupsResponse {
                 error: UNAVAILABLE,
@@ -133,16 +134,16 @@ pub async fn list(ctx: RequestContext, req: ListGroupsRequest) -> Reply {
 
 pub async fn delete(ctx: RequestContext, req: DeleteGroupsRequest) -> Reply {
     let ids: Vec<String> = req.groups_names.iter().map(|g| g.0.to_string()).collect();
+    let pending = submit(
+        &ctx,
+        GroupRequest::Delete(g::DeleteGroups {
+            group_ids: ids.clone(),
+        }),
+    )
+    .await;
     let c = ctx.clone();
     later(ctx, async move {
-        let results = match ask(
-            &c,
-            GroupRequest::Delete(g::DeleteGroups {
-                group_ids: ids.clone(),
-            }),
-        )
-        .await
-        {
+        let results = match answer(pending).await {
             Some(GroupResponse::Delete(r)) => r.results,
             _ => ids.into_iter().map(|id| (id, UNAVAILABLE)).collect(),
         };

@@ -9,7 +9,7 @@ use kafka_protocol::messages::{
     LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
 
-use super::{ask, code, later, opt, s, UNAVAILABLE};
+use super::{answer, code, later, opt, s, submit, UNAVAILABLE};
 use crate::group::{self as g, GroupRequest, GroupResponse};
 use crate::handlers::{Reply, RequestContext};
 
@@ -38,9 +38,10 @@ pub async fn join(ctx: RequestContext, req: JoinGroupRequest) -> Reply {
         reason: req.reason.as_ref().map(|r| r.to_string()),
     };
     let member_id = request.member_id.clone();
+    let pending = submit(&ctx, GroupRequest::Join(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let r = match ask(&c, GroupRequest::Join(request)).await {
+        let r = match answer(pending).await {
             Some(GroupResponse::Join(r)) => r,
             _ => g::JoinGroupResponse::error(&member_id, UNAVAILABLE),
         };
@@ -102,9 +103,10 @@ pub async fn sync(ctx: RequestContext, req: SyncGroupRequest) -> Reply {
             .map(|a| (a.member_id.to_string(), a.assignment))
             .collect(),
     };
+    let pending = submit(&ctx, GroupRequest::Sync(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let r = match ask(&c, GroupRequest::Sync(request)).await {
+        let r = match answer(pending).await {
             Some(GroupResponse::Sync(r)) => r,
             _ => g::SyncGroupResponse::error(UNAVAILABLE),
         };
@@ -124,9 +126,10 @@ pub async fn heartbeat(ctx: RequestContext, req: HeartbeatRequest) -> Reply {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
     };
+    let pending = submit(&ctx, GroupRequest::Heartbeat(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let error = match ask(&c, GroupRequest::Heartbeat(request)).await {
+        let error = match answer(pending).await {
             Some(GroupResponse::Heartbeat(r)) => r.error,
             _ => UNAVAILABLE,
         };
@@ -157,9 +160,10 @@ pub async fn leave(ctx: RequestContext, req: LeaveGroupRequest) -> Reply {
         group_id: req.group_id.0.to_string(),
         members,
     };
+    let pending = submit(&ctx, GroupRequest::Leave(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let r = match ask(&c, GroupRequest::Leave(request)).await {
+        let r = match answer(pending).await {
             Some(GroupResponse::Leave(r)) => r,
             _ => g::LeaveGroupResponse {
                 error: UNAVAILABLE,

@@ -14,10 +14,20 @@ use kafka_protocol::protocol::StrBytes;
 use super::{Reply, RequestContext};
 use crate::group::{ErrorCode, GroupRequest, GroupResponse};
 
-/// Asks the coordinator; None when it could not answer (stopped, or its turn was dropped):
+/// A request handed to the coordinator, whose answer is still to come.
+type Pending = Option<tokio::sync::oneshot::Receiver<GroupResponse>>;
+
+/// Hands the request to the coordinator. Handlers call this in their in-order part, before
+/// they return: requests from one connection then reach the coordinator in the order they were
+/// sent (two async commits must not land in the opposite order), as Kafka guarantees.
+async fn submit(ctx: &RequestContext, req: GroupRequest) -> Pending {
+    ctx.broker.groups().submit(req).await.ok()
+}
+
+/// The coordinator's answer; None when it could not answer (stopped, or its turn was dropped):
 /// the caller then answers COORDINATOR_NOT_AVAILABLE, which every client retries.
-async fn ask(ctx: &RequestContext, req: GroupRequest) -> Option<GroupResponse> {
-    ctx.broker.groups().call(req).await.ok()
+async fn answer(pending: Pending) -> Option<GroupResponse> {
+    pending?.await.ok()
 }
 
 /// Runs `f` after the handler returns, so a request that waits (a JoinGroup parked for a whole

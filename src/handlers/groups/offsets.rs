@@ -18,7 +18,7 @@ use kafka_protocol::messages::{
     OffsetFetchRequest, OffsetFetchResponse, TopicName,
 };
 
-use super::{ask, code, later, opt, s, UNAVAILABLE};
+use super::{answer, code, later, opt, s, submit, UNAVAILABLE};
 use crate::group::{self as g, GroupRequest, GroupResponse};
 use crate::handlers::{Reply, RequestContext};
 
@@ -60,13 +60,17 @@ pub async fn commit(ctx: RequestContext, req: OffsetCommitRequest) -> Reply {
         group_instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
         topics: known,
     };
+    let pending = if request.topics.is_empty() {
+        None
+    } else {
+        Some(submit(&ctx, GroupRequest::OffsetCommit(request)).await)
+    };
     let c = ctx.clone();
     later(ctx, async move {
         let mut errors: HashMap<(String, i32), g::ErrorCode> = HashMap::new();
-        let coordinator_error = if request.topics.is_empty() {
-            None
-        } else {
-            match ask(&c, GroupRequest::OffsetCommit(request)).await {
+        let coordinator_error = match pending {
+            None => None,
+            Some(pending) => match answer(pending).await {
                 Some(GroupResponse::OffsetCommit(r)) => {
                     for (t, ps) in r.topics {
                         for (p, e) in ps {
@@ -76,7 +80,7 @@ pub async fn commit(ctx: RequestContext, req: OffsetCommitRequest) -> Reply {
                     None
                 }
                 _ => Some(UNAVAILABLE),
-            }
+            },
         };
         let topics = order
             .into_iter()
@@ -134,12 +138,16 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
             }),
         }]
     };
+    let mut pendings = Vec::with_capacity(asks.len());
+    for a in asks {
+        let group_id = a.group_id.clone();
+        pendings.push((group_id, submit(&ctx, GroupRequest::OffsetFetch(a)).await));
+    }
     let c = ctx.clone();
     later(ctx, async move {
-        let mut answers = Vec::with_capacity(asks.len());
-        for a in asks {
-            let group_id = a.group_id.clone();
-            let r = match ask(&c, GroupRequest::OffsetFetch(a)).await {
+        let mut answers = Vec::with_capacity(pendings.len());
+        for (group_id, pending) in pendings {
+            let r = match answer(pending).await {
                 Some(GroupResponse::OffsetFetch(r)) => r,
                 _ => g::OffsetFetchResponse {
                     error: UNAVAILABLE,
@@ -241,9 +249,10 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
             })
             .collect(),
     };
+    let pending = submit(&ctx, GroupRequest::OffsetDelete(request)).await;
     let c = ctx.clone();
     later(ctx, async move {
-        let r = match ask(&c, GroupRequest::OffsetDelete(request)).await {
+        let r = match answer(pending).await {
             Some(GroupResponse::OffsetDelete(r)) => r,
             _ => g::OffsetDeleteResponse {
                 error: UNAVAILABLE,
