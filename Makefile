@@ -4,7 +4,7 @@ CARGO ?= cargo
 VENV := .compat/venv
 STAMPS := .compat/stamps
 
-.PHONY: run build test test-rust compat compat-deps compat-kafka differential bench clean
+.PHONY: run build test test-rust compat compat-deps compat-kafka compat-suites differential bench clean
 
 ## Build, then start one broker on 127.0.0.1:9092 with data in ./data.
 run: build
@@ -23,6 +23,11 @@ test-rust:
 ## The real-client suites (Python, Java, Go, Node) against a fresh broker built from this tree.
 compat: build compat-deps
 	compat-tests/run.sh
+
+## The clients' own test suites in full (franz-go's pkg/kgo, librdkafka's tests/): slow; `make
+## compat` runs their allow-lists.
+compat-suites: build compat-deps
+	compat-tests/run.sh kgo-all rdk-all
 
 ## Installs what the client suites need; each step is skipped when already done.
 compat-deps: $(STAMPS)/python $(STAMPS)/java $(STAMPS)/go $(STAMPS)/node $(STAMPS)/kafka $(STAMPS)/kcat

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Runs every client suite against a fresh Strata built from this tree and prints a pass/fail
 # table. Usage: compat-tests/run.sh [suite...]
-# (suites: python java java3 go node kcat cli kgo-suite; default all)
+# (suites: python java java3 go node kcat cli kgo-suite rdk-suite; default all;
+#  kgo-all and rdk-all run the clients' whole suites, which is slow: make compat-suites)
 # With KAFKA_BOOTSTRAP set, the suites run against that broker instead (e.g. Apache Kafka).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . compat-tests/lib/broker.sh
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node kcat cli kgo-suite)
+[ ${#suites[@]} -gt 0 ] || suites=(python java java3 go node kcat cli kgo-suite rdk-suite)
 work=$(mktemp -d)
 trap 'strata_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
   # The same first-join delay as the Apache Kafka reference (kafka-ref sets 0).
-  strata_start "$work/data" --set group.initial.rebalance.delay.ms=0 || exit 1
+  # librdkafka's suite expects auto-created topics to have 4 partitions.
+  strata_start "$work/data" --set group.initial.rebalance.delay.ms=0 --set num.partitions=4 || exit 1
   bootstrap=$STRATA_BOOTSTRAP
 else
   bootstrap=$KAFKA_BOOTSTRAP
@@ -56,6 +58,18 @@ for suite in "${suites[@]}"; do
       ;;
     kgo-suite)
       compat-tests/suites/franz-go.sh "$bootstrap" >"$log" 2>&1
+      status=$?
+      ;;
+    rdk-suite)
+      compat-tests/suites/librdkafka.sh "$bootstrap" >"$log" 2>&1
+      status=$?
+      ;;
+    rdk-all)
+      compat-tests/suites/librdkafka.sh "$bootstrap" all >"$log" 2>&1
+      status=$?
+      ;;
+    kgo-all)
+      compat-tests/suites/franz-go.sh "$bootstrap" all >"$log" 2>&1
       status=$?
       ;;
     cli)
