@@ -100,7 +100,8 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("message.max.bytes", Int, Some("1048588"), AtLeast(0), true),
     k("min.insync.replicas", Int, Some("1"), AtLeast(1), true),
     k("unclean.leader.election.enable", Boolean, Some("false"), ANY, true),
-    // Groups, offsets, transactions and producer ids: parsed now, used by later features.
+    // Groups and offsets (used by the group coordinator); transactions and producer ids (parsed
+    // now, used by later features).
     k("group.initial.rebalance.delay.ms", Int, Some("3000"), AtLeast(0), false),
     k("group.min.session.timeout.ms", Int, Some("6000"), AtLeast(0), false),
     k("group.max.session.timeout.ms", Int, Some("1800000"), AtLeast(0), false),
