@@ -563,5 +563,8 @@ async fn pipelined_commits_from_one_connection_apply_in_the_order_sent() {
     for _ in 1..=50 {
         c.read_frame().await.expect("commit answered");
     }
-    assert_eq!(fetch_all(&mut c, "async").await, vec![(0, 50, "m50".into())]);
+    assert_eq!(
+        fetch_all(&mut c, "async").await,
+        vec![(0, 50, "m50".into())]
+    );
 }
