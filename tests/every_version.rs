@@ -4,34 +4,13 @@
 
 mod common;
 
-use common::{RawClient, TestBroker};
+use common::{call, versions, RawClient, TestBroker};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use strata::handlers::ROUTES;
+use kafka_protocol::protocol::StrBytes;
 use strata::network::NetworkLimits;
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
-}
-
-fn versions(key: ApiKey) -> std::ops::RangeInclusive<i16> {
-    let r = ROUTES.iter().find(|r| r.key == key).expect("routed");
-    r.min..=r.max
-}
-
-async fn call<Req: Encodable, Resp: Decodable>(
-    c: &mut RawClient,
-    key: ApiKey,
-    v: i16,
-    req: &Req,
-) -> Resp {
-    match c.request::<Req, Resp>(key, v, 1000 + v as i32, req).await {
-        Some((corr, resp)) => {
-            assert_eq!(corr, 1000 + v as i32);
-            resp
-        }
-        None => panic!("{key:?} v{v}: no decodable response (connection closed?)"),
-    }
 }
 
 fn batch(values: usize) -> bytes::Bytes {

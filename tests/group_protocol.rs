@@ -4,31 +4,13 @@
 mod common;
 
 use bytes::Bytes;
-use common::{RawClient, TestBroker};
+use common::{call, versions, RawClient, TestBroker};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use strata::handlers::ROUTES;
+use kafka_protocol::protocol::StrBytes;
 use strata::network::NetworkLimits;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
-}
-
-fn versions(key: ApiKey) -> std::ops::RangeInclusive<i16> {
-    let r = ROUTES.iter().find(|r| r.key == key).expect("routed");
-    r.min..=r.max
-}
-
-async fn call<Req: Encodable, Resp: Decodable>(
-    c: &mut RawClient,
-    key: ApiKey,
-    v: i16,
-    req: &Req,
-) -> Resp {
-    match c.request::<Req, Resp>(key, v, 7, req).await {
-        Some((_, resp)) => resp,
-        None => panic!("{key:?} v{v}: no decodable response (connection closed?)"),
-    }
 }
 
 async fn topic(b: &TestBroker, name: &str, partitions: i32) {

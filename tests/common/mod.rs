@@ -158,3 +158,30 @@ pub fn encode_request<Req: Encodable>(
     buf[..4].copy_from_slice(&size.to_be_bytes());
     buf.freeze()
 }
+
+/// The versions the broker advertises for `key` (its route).
+pub fn versions(key: ApiKey) -> std::ops::RangeInclusive<i16> {
+    let r = strata::handlers::ROUTES
+        .iter()
+        .find(|r| r.key == key)
+        .expect("routed");
+    r.min..=r.max
+}
+
+/// One request and its decoded answer, checking the correlation id; panics on a closed
+/// connection or an undecodable answer.
+pub async fn call<Req: Encodable, Resp: Decodable>(
+    c: &mut RawClient,
+    key: ApiKey,
+    v: i16,
+    req: &Req,
+) -> Resp {
+    let corr = 1000 + i32::from(v);
+    match c.request::<Req, Resp>(key, v, corr, req).await {
+        Some((got, resp)) => {
+            assert_eq!(got, corr);
+            resp
+        }
+        None => panic!("{key:?} v{v}: no decodable response (connection closed?)"),
+    }
+}
