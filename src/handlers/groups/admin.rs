@@ -32,8 +32,8 @@ pub async fn describe(ctx: RequestContext, req: DescribeGroupsRequest) -> Reply 
         }),
     )
     .await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let groups = match answer(pending).await {
             Some(GroupResponse::Describe(r)) => r.groups,
             _ => ids
@@ -104,8 +104,8 @@ pub async fn list(ctx: RequestContext, req: ListGroupsRequest) -> Reply {
         types_filter: req.types_filter.iter().map(|x| x.to_string()).collect(),
     };
     let pending = submit(&ctx, GroupRequest::List(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let r = match answer(pending).await {
             Some(GroupResponse::List(r)) => r,
             _ => g::ListGroupsResponse {
@@ -141,8 +141,8 @@ pub async fn delete(ctx: RequestContext, req: DeleteGroupsRequest) -> Reply {
         }),
     )
     .await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let results = match answer(pending).await {
             Some(GroupResponse::Delete(r)) => r.results,
             _ => ids.into_iter().map(|id| (id, UNAVAILABLE)).collect(),

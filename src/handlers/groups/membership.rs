@@ -39,8 +39,8 @@ pub async fn join(ctx: RequestContext, req: JoinGroupRequest) -> Reply {
     };
     let member_id = request.member_id.clone();
     let pending = submit(&ctx, GroupRequest::Join(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let r = match answer(pending).await {
             Some(GroupResponse::Join(r)) => r,
             _ => g::JoinGroupResponse::error(&member_id, UNAVAILABLE),
@@ -104,8 +104,8 @@ pub async fn sync(ctx: RequestContext, req: SyncGroupRequest) -> Reply {
             .collect(),
     };
     let pending = submit(&ctx, GroupRequest::Sync(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let r = match answer(pending).await {
             Some(GroupResponse::Sync(r)) => r,
             _ => g::SyncGroupResponse::error(UNAVAILABLE),
@@ -127,8 +127,8 @@ pub async fn heartbeat(ctx: RequestContext, req: HeartbeatRequest) -> Reply {
         group_instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
     };
     let pending = submit(&ctx, GroupRequest::Heartbeat(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let error = match answer(pending).await {
             Some(GroupResponse::Heartbeat(r)) => r.error,
             _ => UNAVAILABLE,
@@ -161,8 +161,8 @@ pub async fn leave(ctx: RequestContext, req: LeaveGroupRequest) -> Reply {
         members,
     };
     let pending = submit(&ctx, GroupRequest::Leave(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let r = match answer(pending).await {
             Some(GroupResponse::Leave(r)) => r,
             _ => g::LeaveGroupResponse {

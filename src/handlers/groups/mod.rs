@@ -32,11 +32,10 @@ async fn answer(pending: Pending) -> Option<GroupResponse> {
 
 /// Runs `f` after the handler returns, so a request that waits (a JoinGroup parked for a whole
 /// rebalance) does not hold the connection's reader.
-fn later<F>(ctx: RequestContext, f: F) -> Reply
+fn later<F>(f: F) -> Reply
 where
     F: std::future::Future<Output = Option<bytes::Bytes>> + Send + 'static,
 {
-    let _ = ctx;
     Reply::Later(Box::pin(async move { f.await.map(Into::into) }))
 }
 

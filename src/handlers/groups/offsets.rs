@@ -65,8 +65,8 @@ pub async fn commit(ctx: RequestContext, req: OffsetCommitRequest) -> Reply {
     } else {
         Some(submit(&ctx, GroupRequest::OffsetCommit(request)).await)
     };
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let mut errors: HashMap<(String, i32), g::ErrorCode> = HashMap::new();
         let coordinator_error = match pending {
             None => None,
@@ -143,8 +143,8 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
         let group_id = a.group_id.clone();
         pendings.push((group_id, submit(&ctx, GroupRequest::OffsetFetch(a)).await));
     }
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let mut answers = Vec::with_capacity(pendings.len());
         for (group_id, pending) in pendings {
             let r = match answer(pending).await {
@@ -250,8 +250,8 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
             .collect(),
     };
     let pending = submit(&ctx, GroupRequest::OffsetDelete(request)).await;
-    let c = ctx.clone();
-    later(ctx, async move {
+    later(async move {
+        let c = ctx;
         let r = match answer(pending).await {
             Some(GroupResponse::OffsetDelete(r)) => r,
             _ => g::OffsetDeleteResponse {
