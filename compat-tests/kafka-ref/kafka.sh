@@ -8,6 +8,18 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 libs="$root/.compat/kafka/libs"
 cmd=$1 dir=$2
+# Starts Kafka on $dir's server.properties in the background and waits (up to 60 s) for $port.
+launch() {
+  nohup java -Xmx1g -Xms1g -cp "$libs/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 &
+  echo $! >"$dir/pid"
+  for _ in $(seq 1 1200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
+    sleep 0.05
+  done
+  echo "Kafka did not start; see $dir/kafka.log" >&2
+  exit 1
+}
+
 case "$cmd" in
   start)
     port=$3
@@ -30,26 +42,12 @@ group.initial.rebalance.delay.ms=0
 PROPS
     id=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     java -cp "$libs/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1
-    nohup java -Xmx1g -Xms1g -cp "$libs/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.log" 2>&1 &
-    echo $! >"$dir/pid"
-    for _ in $(seq 1 600); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
-      sleep 0.1
-    done
-    echo "Kafka did not start; see $dir/kafka.log" >&2
-    exit 1
+    launch
     ;;
   restart)
     # kafka.sh restart DATA_DIR PORT: start again on a directory "start" formatted, keeping data.
     port=$3
-    nohup java -Xmx1g -Xms1g -cp "$libs/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 &
-    echo $! >"$dir/pid"
-    for _ in $(seq 1 1200); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then exit 0; fi
-      sleep 0.05
-    done
-    echo "Kafka did not restart; see $dir/kafka.log" >&2
-    exit 1
+    launch
     ;;
   stop)
     if [ -f "$dir/pid" ]; then
