@@ -30,7 +30,7 @@ record() {
   lines=$(grep -E '^[a-zA-Z0-9_()., /-]+: [0-9]+ passed, [0-9]+ failed' "$2" || true)
   if [ -z "$lines" ]; then lines="$1: 0 passed, 1 failed (no summary; see log)"; fi
   while IFS= read -r l; do results+=("$l"); done <<<"$lines"
-  if [ "$3" -ne 0 ]; then failed=1; grep -E '^FAIL' "$2" | head -20; fi
+  if [ "$3" -ne 0 ]; then failed=1; grep -E '^(FAIL|SKIP)' "$2" | head -20; fi
 }
 
 for suite in "${suites[@]}"; do
