@@ -14,6 +14,7 @@ use thiserror::Error;
 use tokio::sync::Notify;
 
 use crate::config::BrokerConfig;
+use crate::group::consumer::{TopicImage, TopicInfo};
 use crate::group::driver::{group_config, GroupService};
 use crate::group::log::{GroupLog, GroupLogConfig};
 use crate::group::GroupCoordinator;
@@ -48,6 +49,8 @@ pub enum BrokerError {
 pub struct Broker {
     config: RwLock<BrokerConfig>,
     cluster: RwLock<ClusterState>,
+    /// The topics as consumer-group assignors see them; a new `Arc` whenever topics change.
+    topic_image: RwLock<Arc<TopicImage>>,
     store: Box<dyn MetadataStore>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Serialises topic creation/deletion so metadata and partition directories change together.
@@ -128,6 +131,7 @@ impl Broker {
         }
         let broker = Broker {
             config: RwLock::new(config),
+            topic_image: RwLock::new(Arc::new(topic_image(&cluster))),
             cluster: RwLock::new(cluster),
             store,
             partitions: RwLock::new(HashMap::new()),
@@ -157,6 +161,13 @@ impl Broker {
 
     pub fn cluster(&self) -> std::sync::RwLockReadGuard<'_, ClusterState> {
         self.cluster.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn topic_image(&self) -> Arc<TopicImage> {
+        self.topic_image
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn cluster_id(&self) -> String {
@@ -346,4 +357,17 @@ fn scope_of(name: &str) -> crate::config::BrokerScope {
     } else {
         crate::config::BrokerScope::ClusterDefault
     }
+}
+
+/// Topic ids and partition counts, for the consumer-group assignors.
+pub(crate) fn topic_image(cluster: &ClusterState) -> TopicImage {
+    TopicImage::new(cluster.topics.values().map(|t| {
+        (
+            t.name.clone(),
+            TopicInfo {
+                id: t.id,
+                partitions: t.partition_count(),
+            },
+        )
+    }))
 }

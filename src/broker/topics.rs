@@ -126,7 +126,9 @@ impl Broker {
 
     pub(super) fn save_cluster(&self, state: ClusterState) -> Result<(), BrokerError> {
         self.store.save(&state)?;
+        let image = Arc::new(super::topic_image(&state));
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = state;
+        *self.topic_image.write().unwrap_or_else(|p| p.into_inner()) = image;
         Ok(())
     }
 

@@ -105,6 +105,14 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("group.initial.rebalance.delay.ms", Int, Some("3000"), AtLeast(0), false),
     k("group.min.session.timeout.ms", Int, Some("6000"), AtLeast(0), false),
     k("group.max.session.timeout.ms", Int, Some("1800000"), AtLeast(0), false),
+    // Kafka's default is Int.MAX members; 10,000 bounds what one group can hold in memory.
+    k("group.max.size", Int, Some("10000"), AtLeast(1), false),
+    k("offset.metadata.max.bytes", Int, Some("4096"), Between(0, 65535), false),
+    k("group.consumer.session.timeout.ms", Int, Some("45000"), AtLeast(1), false),
+    k("group.consumer.heartbeat.interval.ms", Int, Some("5000"), AtLeast(1), false),
+    k("group.consumer.max.size", Int, Some("10000"), AtLeast(1), false),
+    // Class names as Kafka takes them, or the short names "uniform" and "range".
+    k("group.consumer.assignors", List, Some("uniform,range"), ANY, false),
     k("offsets.topic.num.partitions", Int, Some("50"), AtLeast(1), false),
     k("offsets.topic.replication.factor", Short, Some("3"), AtLeast(1), false),
     k("offsets.retention.minutes", Int, Some("10080"), AtLeast(1), false),

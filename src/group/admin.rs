@@ -11,14 +11,27 @@ use super::records::GroupRecord;
 use super::state::{Group, GroupState};
 use super::Ctx;
 
-/// Every group this coordinator holds is a classic group (KIP-848 groups are not served).
-const GROUP_TYPE: &str = "classic";
+const CLASSIC: &str = "classic";
+const CONSUMER: &str = "consumer";
+
+/// (group type, protocol type, state name) as ListGroups reports them.
+fn listing(g: &Group) -> (&'static str, String, &'static str) {
+    match &g.consumer {
+        Some(cg) => (CONSUMER, CONSUMER.to_string(), cg.state().name()),
+        None => (
+            CLASSIC,
+            g.protocol_type.clone().unwrap_or_default(),
+            g.state.name(),
+        ),
+    }
+}
 
 pub(crate) fn describe(groups: &HashMap<String, Group>, ids: &[String]) -> DescribeGroupsResponse {
     let described = ids
         .iter()
-        .map(|id| match groups.get(id) {
-            // Kafka (before DescribeGroups v6) describes an unknown group as Dead, without error.
+        .map(|id| match groups.get(id).filter(|g| g.consumer.is_none()) {
+            // Kafka (before DescribeGroups v6) describes an unknown group as Dead, without error;
+            // a consumer (KIP-848) group is not a classic group and reads the same.
             None => DescribedGroup {
                 error: ErrorCode::None,
                 group_id: id.clone(),
@@ -72,32 +85,29 @@ fn describe_one(g: &Group) -> DescribedGroup {
 }
 
 pub(crate) fn list(groups: &HashMap<String, Group>, req: &ListGroups) -> ListGroupsResponse {
-    let type_ok = req.types_filter.is_empty()
-        || req
-            .types_filter
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(GROUP_TYPE));
-    let mut listed: Vec<ListedGroup> = if type_ok {
-        groups
-            .values()
-            .filter(|g| g.state != GroupState::Dead)
-            .filter(|g| {
-                req.states_filter.is_empty()
-                    || req
-                        .states_filter
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(g.state.name()))
-            })
-            .map(|g| ListedGroup {
+    let mut listed: Vec<ListedGroup> = groups
+        .values()
+        .filter(|g| g.state != GroupState::Dead)
+        .filter_map(|g| {
+            let (group_type, protocol_type, state) = listing(g);
+            let type_ok = req.types_filter.is_empty()
+                || req
+                    .types_filter
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(group_type));
+            let state_ok = req.states_filter.is_empty()
+                || req
+                    .states_filter
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(state));
+            (type_ok && state_ok).then(|| ListedGroup {
                 group_id: g.id.clone(),
-                protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                group_state: g.state.name().to_string(),
-                group_type: GROUP_TYPE.to_string(),
+                protocol_type,
+                group_state: state.to_string(),
+                group_type: group_type.to_string(),
             })
-            .collect()
-    } else {
-        Vec::new()
-    };
+        })
+        .collect();
     // A stable order keeps responses reproducible.
     listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     ListGroupsResponse {
@@ -117,8 +127,17 @@ pub(crate) fn delete(
             None => ErrorCode::GroupIdNotFound,
             Some(g) if g.state == GroupState::Dead => ErrorCode::GroupIdNotFound,
             Some(g) if g.state != GroupState::Empty => ErrorCode::NonEmptyGroup,
+            Some(g) if g.consumer.as_ref().is_some_and(|c| !c.members.is_empty()) => {
+                ErrorCode::NonEmptyGroup
+            }
             Some(g) => {
                 g.drop_all_offsets(ctx);
+                if g.consumer.is_some() {
+                    ctx.fx.persist.push(GroupRecord::ConsumerGroup {
+                        group_id: id.clone(),
+                        value: None,
+                    });
+                }
                 ctx.fx.persist.push(GroupRecord::GroupMetadata {
                     group_id: id.clone(),
                     value: None,

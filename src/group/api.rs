@@ -2,8 +2,12 @@
 //! the request handlers translate to and from the wire structs, so the state machine does not
 //! depend on any one protocol version.
 
-use bytes::Bytes;
+use std::sync::Arc;
 
+use bytes::Bytes;
+use uuid::Uuid;
+
+use super::consumer::TopicImage;
 use super::error::ErrorCode;
 
 /// Chosen by the driver; echoed on the response so it can be routed back to its connection.
@@ -21,6 +25,8 @@ pub enum GroupRequest {
     Describe(DescribeGroups),
     List(ListGroups),
     Delete(DeleteGroups),
+    ConsumerHeartbeat(ConsumerGroupHeartbeat),
+    ConsumerDescribe(ConsumerGroupDescribe),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +41,8 @@ pub enum GroupResponse {
     Describe(DescribeGroupsResponse),
     List(ListGroupsResponse),
     Delete(DeleteGroupsResponse),
+    ConsumerHeartbeat(ConsumerGroupHeartbeatResponse),
+    ConsumerDescribe(ConsumerGroupDescribeResponse),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -186,6 +194,8 @@ pub struct OffsetCommit {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub topics: Vec<OffsetCommitTopic>,
+    /// Members of consumer (KIP-848) groups must commit with v9 or later.
+    pub api_version: i16,
 }
 
 /// Per topic, (partition, error).
@@ -197,6 +207,10 @@ pub struct OffsetCommitResponse {
 #[derive(Debug, Clone, Default)]
 pub struct OffsetFetch {
     pub group_id: String,
+    /// v9+: a consumer-group member fetching its group's offsets (checked against its epoch);
+    /// None or -1 from anyone else.
+    pub member_id: Option<String>,
+    pub member_epoch: i32,
     /// None: every committed partition of the group.
     pub topics: Option<Vec<(String, Vec<i32>)>>,
 }
@@ -289,4 +303,103 @@ pub struct DeleteGroups {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteGroupsResponse {
     pub results: Vec<(String, ErrorCode)>,
+}
+
+/// KIP-848 heartbeat. Optional fields are None when the member did not change them.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerGroupHeartbeat {
+    pub group_id: String,
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub instance_id: Option<String>,
+    pub rack_id: Option<String>,
+    /// -1 when unchanged.
+    pub rebalance_timeout_ms: i32,
+    pub subscribed_topic_names: Option<Vec<String>>,
+    pub subscribed_topic_regex: Option<String>,
+    pub server_assignor: Option<String>,
+    /// The partitions the member owns now; None when unchanged since its last heartbeat.
+    pub owned: Option<Vec<(Uuid, Vec<i32>)>>,
+    pub client_id: String,
+    pub client_host: String,
+    /// v1+ members choose their own id (KIP-1082).
+    pub api_version: i16,
+    pub topics: Arc<TopicImage>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerGroupHeartbeatResponse {
+    pub error: ErrorCode,
+    pub error_message: Option<String>,
+    pub member_id: Option<String>,
+    pub member_epoch: i32,
+    pub heartbeat_interval_ms: i32,
+    /// Sent when it changed or the request was a full one.
+    pub assignment: Option<Vec<(Uuid, Vec<i32>)>>,
+}
+
+impl GroupResponse {
+    /// Keeps the member id on an error answer, so the member can retry under it.
+    pub(crate) fn with_member(self, member_id: Option<String>) -> Self {
+        match self {
+            GroupResponse::ConsumerHeartbeat(mut r) => {
+                r.member_id = member_id;
+                GroupResponse::ConsumerHeartbeat(r)
+            }
+            other => other,
+        }
+    }
+}
+
+impl ConsumerGroupHeartbeatResponse {
+    pub(crate) fn error(error: ErrorCode, message: impl Into<String>) -> Self {
+        ConsumerGroupHeartbeatResponse {
+            error,
+            error_message: Some(message.into()),
+            member_id: None,
+            member_epoch: 0,
+            heartbeat_interval_ms: 0,
+            assignment: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerGroupDescribe {
+    pub group_ids: Vec<String>,
+    pub topics: Arc<TopicImage>,
+}
+
+/// (topic id, topic name, partitions); the name is empty for a topic that no longer exists.
+pub type NamedPartitions = Vec<(Uuid, String, Vec<i32>)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribedConsumerMember {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub rack_id: Option<String>,
+    pub member_epoch: i32,
+    pub client_id: String,
+    pub client_host: String,
+    pub subscribed_topic_names: Vec<String>,
+    pub subscribed_topic_regex: Option<String>,
+    pub assignment: NamedPartitions,
+    pub target_assignment: NamedPartitions,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribedConsumerGroup {
+    pub error: ErrorCode,
+    pub error_message: Option<String>,
+    pub group_id: String,
+    pub group_state: String,
+    pub group_epoch: i32,
+    pub assignment_epoch: i32,
+    pub assignor_name: String,
+    pub members: Vec<DescribedConsumerMember>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerGroupDescribeResponse {
+    pub groups: Vec<DescribedConsumerGroup>,
 }

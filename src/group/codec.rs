@@ -58,6 +58,26 @@ impl<'a> Reader<'a> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
+    pub(crate) fn uuid(&mut self) -> Result<uuid::Uuid, GroupRecordError> {
+        Ok(uuid::Uuid::from_bytes(self.array()?))
+    }
+
+    /// A u32 element count, refused when `min_size`-byte elements could not fit in what is left.
+    pub(crate) fn count(
+        &mut self,
+        what: &'static str,
+        min_size: usize,
+    ) -> Result<usize, GroupRecordError> {
+        let n = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
+        if n > self.remaining() / min_size.max(1) {
+            return Err(GroupRecordError::InvalidLength {
+                what,
+                len: i64::try_from(n).unwrap_or(i64::MAX),
+            });
+        }
+        Ok(n)
+    }
+
     pub(crate) fn u32(&mut self) -> Result<u32, GroupRecordError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
@@ -137,6 +157,14 @@ impl Writer {
 
     pub(crate) fn i64(&mut self, v: i64) {
         self.buf.put_i64(v);
+    }
+
+    pub(crate) fn uuid(&mut self, v: &uuid::Uuid) {
+        self.buf.put_slice(v.as_bytes());
+    }
+
+    pub(crate) fn count(&mut self, n: usize) {
+        self.buf.put_u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
 
     /// Strings longer than u16::MAX are cut at a character boundary: group ids, topic names and

@@ -34,6 +34,29 @@ impl GroupCoordinator {
                     return None;
                 }
                 let group_id = j.group_id.clone();
+                if let Some(g) = self.groups.get_mut(&group_id) {
+                    match &g.consumer {
+                        // A consumer group nobody is in turns back into a classic group.
+                        Some(cg) if cg.members.is_empty() => {
+                            ctx.fx.persist.push(GroupRecord::ConsumerGroup {
+                                group_id: group_id.clone(),
+                                value: None,
+                            });
+                            g.consumer = None;
+                            tracing::info!(group = %group_id, "empty consumer group becomes a classic group");
+                        }
+                        // Classic members cannot join a group driven by KIP-848 heartbeats.
+                        Some(_) => {
+                            let r = JoinGroupResponse::error(
+                                &j.member_id,
+                                ErrorCode::InconsistentGroupProtocol,
+                            );
+                            reply(&mut ctx, GroupResponse::Join(r));
+                            return None;
+                        }
+                        None => {}
+                    }
+                }
                 if !self.groups.contains_key(&group_id) && !j.member_id.is_empty() {
                     let r = JoinGroupResponse::error(&j.member_id, ErrorCode::UnknownMemberId);
                     reply(&mut ctx, GroupResponse::Join(r));
@@ -143,6 +166,26 @@ impl GroupCoordinator {
                 };
                 reply(&mut ctx, GroupResponse::OffsetCommit(r));
                 Some(group_id)
+            }
+            GroupRequest::ConsumerHeartbeat(h) => {
+                let mut groups = consumer::heartbeat::Groups {
+                    groups: &mut self.groups,
+                    ids: &mut self.ids,
+                };
+                let (r, touched) = groups.consumer_heartbeat(&mut ctx, h);
+                reply(&mut ctx, GroupResponse::ConsumerHeartbeat(r));
+                touched
+            }
+            GroupRequest::ConsumerDescribe(d) => {
+                let default = self
+                    .cfg
+                    .consumer_assignors
+                    .first()
+                    .map_or("uniform", |s| s.as_str());
+                let r =
+                    consumer::describe::describe(&self.groups, &d.group_ids, &d.topics, default);
+                reply(&mut ctx, GroupResponse::ConsumerDescribe(r));
+                None
             }
             GroupRequest::OffsetFetch(f) => {
                 let r = offsets::fetch_offsets(self.groups.get(&f.group_id), &f);

@@ -31,7 +31,8 @@ const QUEUE_DEPTH: usize = 4096;
 
 enum Command {
     Call {
-        request: GroupRequest,
+        /// Boxed: requests vary much in size, and the channel holds thousands.
+        request: Box<GroupRequest>,
         reply: oneshot::Sender<GroupResponse>,
     },
     /// Topics were deleted: their committed offsets go too.
@@ -72,7 +73,10 @@ impl GroupService {
     ) -> Result<oneshot::Receiver<GroupResponse>, Unavailable> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Call { request, reply })
+            .send(Command::Call {
+                request: Box::new(request),
+                reply,
+            })
             .await
             .map_err(|_| Unavailable)?;
         Ok(rx)
@@ -149,7 +153,7 @@ impl Driver {
                 self.next_id = self.next_id.wrapping_add(1);
                 let id = self.next_id;
                 self.pending.insert(id, reply);
-                merge(fx, self.coordinator.handle(now, id, request));
+                merge(fx, self.coordinator.handle(now, id, *request));
             }
             Command::TopicsDeleted(topics) => {
                 merge(fx, self.coordinator.forget_topics(now, &topics));
@@ -240,10 +244,15 @@ fn unavailable(response: GroupResponse) -> GroupResponse {
         GroupResponse::Delete(r) => GroupResponse::Delete(DeleteGroupsResponse {
             results: r.results.into_iter().map(|(g, _)| (g, e)).collect(),
         }),
+        GroupResponse::ConsumerHeartbeat(r) => GroupResponse::ConsumerHeartbeat(
+            ConsumerGroupHeartbeatResponse::error(e, "the group log could not be written"),
+        )
+        .with_member(r.member_id),
         // Reads: what they saw was already durable.
         other @ (GroupResponse::OffsetFetch(_)
         | GroupResponse::Describe(_)
-        | GroupResponse::List(_)) => other,
+        | GroupResponse::List(_)
+        | GroupResponse::ConsumerDescribe(_)) => other,
     }
 }
 
@@ -259,6 +268,41 @@ pub fn group_config(c: &crate::config::BrokerConfig) -> GroupConfig {
         offsets_retention_check_interval_ms: c
             .offsets_retention_check_interval_ms
             .min(i64::MAX as u64) as i64,
-        ..GroupConfig::default()
+        max_group_size: usize::try_from(c.num("group.max.size")).unwrap_or(1).max(1),
+        max_offset_metadata_bytes: usize::try_from(c.num("offset.metadata.max.bytes"))
+            .unwrap_or(0)
+            .min(usize::from(u16::MAX)),
+        consumer_session_timeout_ms: c.num("group.consumer.session.timeout.ms").max(1),
+        consumer_heartbeat_interval_ms: c.num("group.consumer.heartbeat.interval.ms").max(1),
+        consumer_max_size: usize::try_from(c.num("group.consumer.max.size"))
+            .unwrap_or(1)
+            .max(1),
+        consumer_assignors: consumer_assignors(&c.raw("group.consumer.assignors")),
     }
+}
+
+/// Kafka names assignors by class (`...assignor.UniformAssignor`); the short names are
+/// accepted too. Unknown entries are skipped; none left means the defaults.
+fn consumer_assignors(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let short = entry
+            .rsplit('.')
+            .next()
+            .unwrap_or(entry)
+            .to_ascii_lowercase();
+        let name = short.strip_suffix("assignor").unwrap_or(&short);
+        match super::consumer::ASSIGNORS.iter().find(|a| **a == name) {
+            Some(a) if !out.iter().any(|o| o == a) => out.push(a.to_string()),
+            Some(_) => {}
+            None => tracing::warn!(assignor = entry, "unknown consumer group assignor ignored"),
+        }
+    }
+    if out.is_empty() {
+        out = super::consumer::ASSIGNORS
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+    }
+    out
 }

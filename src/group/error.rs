@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-/// The Kafka error codes the classic group coordinator can return. Kept as a small enum so the
+/// The Kafka error codes the group coordinator can return. Kept as a small enum so the
 /// state machine cannot produce a code it does not mean; `code()` is the wire value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -21,6 +21,13 @@ pub enum ErrorCode {
     GroupMaxSizeReached,
     FencedInstanceId,
     GroupSubscribedToTopic,
+    InvalidRequest,
+    UnsupportedVersion,
+    FencedMemberEpoch,
+    UnreleasedInstanceId,
+    UnsupportedAssignor,
+    StaleMemberEpoch,
+    InvalidRegularExpression,
 }
 
 impl ErrorCode {
@@ -41,6 +48,13 @@ impl ErrorCode {
             ErrorCode::GroupMaxSizeReached => 81,
             ErrorCode::FencedInstanceId => 82,
             ErrorCode::GroupSubscribedToTopic => 86,
+            ErrorCode::InvalidRequest => 42,
+            ErrorCode::UnsupportedVersion => 35,
+            ErrorCode::FencedMemberEpoch => 110,
+            ErrorCode::UnreleasedInstanceId => 111,
+            ErrorCode::UnsupportedAssignor => 112,
+            ErrorCode::StaleMemberEpoch => 113,
+            ErrorCode::InvalidRegularExpression => 128,
         }
     }
 
@@ -104,6 +118,28 @@ mod tests {
             (ErrorCode::NonEmptyGroup, ResponseError::NonEmptyGroup),
             (ErrorCode::GroupIdNotFound, ResponseError::GroupIdNotFound),
             (ErrorCode::MemberIdRequired, ResponseError::MemberIdRequired),
+            (ErrorCode::InvalidRequest, ResponseError::InvalidRequest),
+            (
+                ErrorCode::UnsupportedVersion,
+                ResponseError::UnsupportedVersion,
+            ),
+            (
+                ErrorCode::FencedMemberEpoch,
+                ResponseError::FencedMemberEpoch,
+            ),
+            (
+                ErrorCode::UnreleasedInstanceId,
+                ResponseError::UnreleasedInstanceId,
+            ),
+            (
+                ErrorCode::UnsupportedAssignor,
+                ResponseError::UnsupportedAssignor,
+            ),
+            (ErrorCode::StaleMemberEpoch, ResponseError::StaleMemberEpoch),
+            (
+                ErrorCode::InvalidRegularExpression,
+                ResponseError::InvalidRegularExpression,
+            ),
             (
                 ErrorCode::GroupMaxSizeReached,
                 ResponseError::GroupMaxSizeReached,

@@ -14,6 +14,7 @@
 mod admin;
 pub mod api;
 mod codec;
+pub mod consumer;
 mod dispatch;
 pub mod driver;
 pub mod error;
@@ -55,6 +56,14 @@ pub struct GroupConfig {
     pub max_group_size: usize,
     /// offset.metadata.max.bytes; capped at 65,535 by the record format.
     pub max_offset_metadata_bytes: usize,
+    /// group.consumer.session.timeout.ms (KIP-848 members).
+    pub consumer_session_timeout_ms: i64,
+    /// group.consumer.heartbeat.interval.ms
+    pub consumer_heartbeat_interval_ms: i64,
+    /// group.consumer.max.size
+    pub consumer_max_size: usize,
+    /// group.consumer.assignors, by short name; the first is the default.
+    pub consumer_assignors: Vec<String>,
 }
 
 impl Default for GroupConfig {
@@ -67,6 +76,10 @@ impl Default for GroupConfig {
             offsets_retention_check_interval_ms: 600_000,
             max_group_size: 10_000,
             max_offset_metadata_bytes: 4_096,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
+            consumer_max_size: 10_000,
+            consumer_assignors: consumer::ASSIGNORS.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -107,12 +120,22 @@ impl IdGen {
         let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
         format!("{prefix}-{uuid}")
     }
+
+    /// A member id for a KIP-848 member that did not bring its own (ConsumerGroupHeartbeat v0).
+    pub(crate) fn plain_uuid(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.next_u64().to_be_bytes());
+        bytes[8..].copy_from_slice(&self.next_u64().to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
 }
 
 pub struct GroupCoordinator {
     cfg: GroupConfig,
     groups: HashMap<String, Group>,
-    ids: IdGen,
+    pub(crate) ids: IdGen,
     /// (deadline, group id) for every group with a timer, and each group's entry in it.
     timers: BTreeSet<(i64, String)>,
     timer_of: HashMap<String, i64>,
@@ -262,6 +285,9 @@ impl GroupCoordinator {
                 if m.deadline_ms.is_none() {
                     m.deadline_ms = Some(now + i64::from(m.session_timeout_ms));
                 }
+            }
+            if let Some(cg) = g.consumer.as_mut() {
+                cg.arm(now, self.cfg.consumer_session_timeout_ms);
             }
             deadlines.push((id.clone(), g.next_deadline()));
         }

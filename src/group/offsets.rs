@@ -7,6 +7,7 @@ use super::api::{
     OffsetCommit, OffsetCommitResponse, OffsetDelete, OffsetDeleteResponse, OffsetFetch,
     OffsetFetchPartition, OffsetFetchResponse,
 };
+use super::consumer::ConsumerGroup;
 use super::error::ErrorCode;
 use super::records::{GroupRecord, OffsetValue};
 use super::state::{Group, GroupState, CONSUMER_PROTOCOL_TYPE};
@@ -41,8 +42,29 @@ fn offset_record(
 }
 
 impl Group {
+    /// Kafka's ConsumerGroup.validateOffsetCommit: anyone may commit to an empty group; a
+    /// member commits with its current epoch, from OffsetCommit v9 on.
+    fn validate_consumer_commit(cg: &ConsumerGroup, req: &OffsetCommit) -> ErrorCode {
+        if req.generation_id < 0 && cg.members.is_empty() {
+            return ErrorCode::None;
+        }
+        let Some(member) = cg.members.get(&req.member_id) else {
+            return ErrorCode::UnknownMemberId;
+        };
+        if req.api_version < 9 {
+            return ErrorCode::UnsupportedVersion;
+        }
+        if req.generation_id != member.epoch {
+            return ErrorCode::StaleMemberEpoch;
+        }
+        ErrorCode::None
+    }
+
     /// Kafka's ClassicGroup.validateOffsetCommit.
     fn validate_commit(&self, req: &OffsetCommit) -> ErrorCode {
+        if let Some(cg) = &self.consumer {
+            return Self::validate_consumer_commit(cg, req);
+        }
         if req.generation_id < 0 && self.state == GroupState::Empty {
             // Admin clients and consumers outside group management commit to empty groups.
             return ErrorCode::None;
@@ -114,19 +136,37 @@ impl Group {
         ctx: &mut Ctx<'_>,
         req: &OffsetDelete,
     ) -> OffsetDeleteResponse {
+        if let Some(cg) = &self.consumer {
+            // Kafka's ConsumerGroup.validateOffsetDelete: offsets of topics the members
+            // subscribe to stay.
+            let subscribed: std::collections::BTreeSet<String> = if cg.members.is_empty() {
+                Default::default()
+            } else {
+                cg.subscription_metadata.keys().cloned().collect()
+            };
+            return self.delete_unsubscribed(ctx, req, |t| subscribed.contains(t));
+        }
         let check_subscription = match self.state {
             GroupState::Empty => false,
             GroupState::Dead => return delete_error(ErrorCode::GroupIdNotFound),
             _ if self.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL_TYPE) => true,
             _ => return delete_error(ErrorCode::NonEmptyGroup),
         };
+        let subscribed_topics = self.subscribed_topics.clone();
+        self.delete_unsubscribed(ctx, req, |t| {
+            check_subscription && subscribed_topics.as_ref().is_none_or(|s| s.contains(t))
+        })
+    }
+
+    fn delete_unsubscribed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        req: &OffsetDelete,
+        subscribed: impl Fn(&str) -> bool,
+    ) -> OffsetDeleteResponse {
         let mut topics = Vec::with_capacity(req.topics.len());
         for (topic, partitions) in &req.topics {
-            let subscribed = check_subscription
-                && self
-                    .subscribed_topics
-                    .as_ref()
-                    .is_none_or(|s| s.contains(topic));
+            let subscribed = subscribed(topic);
             let mut parts = Vec::with_capacity(partitions.len());
             for &p in partitions {
                 if subscribed {
@@ -152,14 +192,32 @@ impl Group {
         let retention = ctx.cfg.offsets_retention_ms;
         let now = ctx.now;
         let since_empty = self.state_since_ms;
-        let expired: Vec<(String, i32)> = match (self.protocol_type.as_deref(), self.state) {
+        // A consumer (KIP-848) group is treated as a classic consumer-protocol group that is
+        // Empty without members and Stable with them.
+        let (protocol_type, state, subscribed) = match &self.consumer {
+            Some(cg) => (
+                Some(CONSUMER_PROTOCOL_TYPE),
+                if cg.members.is_empty() {
+                    GroupState::Empty
+                } else {
+                    GroupState::Stable
+                },
+                Some(cg.subscription_metadata.keys().cloned().collect()),
+            ),
+            None => (
+                self.protocol_type.as_deref(),
+                self.state,
+                self.subscribed_topics.clone(),
+            ),
+        };
+        let expired: Vec<(String, i32)> = match (protocol_type, state) {
             // Nobody consumes: retention counts from when the group became empty (KIP-211).
             (Some(_), GroupState::Empty) if now.saturating_sub(since_empty) >= retention => {
                 self.offsets.keys().cloned().collect()
             }
             (Some(_), GroupState::Empty) => Vec::new(),
             // Live consumer group: only topics nobody subscribes to, by commit time.
-            (Some(CONSUMER_PROTOCOL_TYPE), GroupState::Stable) => match &self.subscribed_topics {
+            (Some(CONSUMER_PROTOCOL_TYPE), GroupState::Stable) => match &subscribed {
                 Some(subs) => self
                     .offsets
                     .iter()
@@ -188,14 +246,26 @@ impl Group {
         let dead = self.state == GroupState::Empty
             && self.members.is_empty()
             && self.pending.is_empty()
+            && self
+                .consumer
+                .as_ref()
+                .is_none_or(|cg| cg.members.is_empty())
             && self.offsets.is_empty();
         if dead {
             tracing::info!(group = %self.id, "group expired");
             self.transition(GroupState::Dead, now);
-            ctx.fx.persist.push(GroupRecord::GroupMetadata {
-                group_id: self.id.clone(),
-                value: None,
-            });
+            let record = if self.consumer.take().is_some() {
+                GroupRecord::ConsumerGroup {
+                    group_id: self.id.clone(),
+                    value: None,
+                }
+            } else {
+                GroupRecord::GroupMetadata {
+                    group_id: self.id.clone(),
+                    value: None,
+                }
+            };
+            ctx.fx.persist.push(record);
         }
         dead
     }
@@ -231,6 +301,24 @@ fn unknown_partition(partition: i32) -> OffsetFetchPartition {
 /// OffsetFetch against a group that may not exist: unknown partitions read as offset -1 with no
 /// error, as Kafka answers.
 pub(crate) fn fetch_offsets(group: Option<&Group>, req: &OffsetFetch) -> OffsetFetchResponse {
+    // Kafka's ConsumerGroup.validateOffsetFetch: a member reads with its current epoch; anyone
+    // else (no member id, epoch -1) may read.
+    if let Some(cg) = group.and_then(|g| g.consumer.as_ref()) {
+        let member_id = req.member_id.as_deref().unwrap_or_default();
+        if req.member_epoch >= 0 || !member_id.is_empty() {
+            let error = match cg.members.get(member_id) {
+                None => Some(ErrorCode::UnknownMemberId),
+                Some(m) if m.epoch != req.member_epoch => Some(ErrorCode::StaleMemberEpoch),
+                Some(_) => None,
+            };
+            if let Some(error) = error {
+                return OffsetFetchResponse {
+                    error,
+                    topics: Vec::new(),
+                };
+            }
+        }
+    }
     let found = |topic: &str, partition: i32| -> OffsetFetchPartition {
         match group.and_then(|g| g.offsets.get(&(topic.to_string(), partition))) {
             Some(v) => OffsetFetchPartition {

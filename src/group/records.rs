@@ -2,8 +2,8 @@
 //! internal compacted offsets log. The format is ours and versioned (documented below); the log's
 //! batch CRC guards the bytes, and decoding bounds every length by the bytes left.
 //!
-//! Key:   u8 kind (1 = group metadata, 2 = offset), u16-length group id;
-//!        offset keys add a u16-length topic and an i32 partition.
+//! Key:   u8 kind (1 = classic group metadata, 2 = offset, 3 = consumer group), u16-length
+//!        group id; offset keys add a u16-length topic and an i32 partition.
 //! Value: u16 version (0), then the fields in declaration order. Strings carry a u16 length,
 //!        optional strings a presence byte first, byte blobs a u32 length; member lists a u32
 //!        count. A tombstone is an absent value.
@@ -11,10 +11,12 @@
 use bytes::Bytes;
 
 use super::codec::{Reader, Writer};
+pub use super::consumer::record::ConsumerGroupValue;
 use super::error::GroupRecordError;
 
 const KIND_GROUP: u8 = 1;
 const KIND_OFFSET: u8 = 2;
+const KIND_CONSUMER_GROUP: u8 = 3;
 const VALUE_VERSION: u16 = 0;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,12 @@ pub enum GroupRecord {
         topic: String,
         partition: i32,
         value: Option<OffsetValue>,
+    },
+    /// A KIP-848 consumer group's whole state after a change (`consumer::record`), or a
+    /// tombstone when the group is deleted, expires or turns back into a classic group.
+    ConsumerGroup {
+        group_id: String,
+        value: Option<ConsumerGroupValue>,
     },
 }
 
@@ -74,9 +82,9 @@ const MIN_MEMBER_BYTES: usize = 2 + 1 + 2 + 2 + 4 + 4 + 4 + 4;
 impl GroupRecord {
     pub fn group_id(&self) -> &str {
         match self {
-            GroupRecord::GroupMetadata { group_id, .. } | GroupRecord::Offset { group_id, .. } => {
-                group_id
-            }
+            GroupRecord::GroupMetadata { group_id, .. }
+            | GroupRecord::Offset { group_id, .. }
+            | GroupRecord::ConsumerGroup { group_id, .. } => group_id,
         }
     }
 
@@ -99,6 +107,17 @@ impl GroupRecord {
                 key.string(topic);
                 key.i32(*partition);
                 (key.finish(), value.as_ref().map(encode_offset))
+            }
+            GroupRecord::ConsumerGroup { group_id, value } => {
+                key.u8(KIND_CONSUMER_GROUP);
+                key.string(group_id);
+                let value = value.as_ref().map(|v| {
+                    let mut w = Writer::new();
+                    w.u16(VALUE_VERSION);
+                    super::consumer::record::encode(&mut w, v);
+                    w.finish()
+                });
+                (key.finish(), value)
             }
         }
     }
@@ -124,6 +143,20 @@ impl GroupRecord {
                     partition,
                     value,
                 })
+            }
+            KIND_CONSUMER_GROUP => {
+                let group_id = k.string("group id")?;
+                k.finish()?;
+                let value = value
+                    .map(|raw| {
+                        let mut r = Reader::new(raw);
+                        check_version(&mut r, "consumer group")?;
+                        let v = super::consumer::record::decode(&mut r)?;
+                        r.finish()?;
+                        Ok(v)
+                    })
+                    .transpose()?;
+                Ok(GroupRecord::ConsumerGroup { group_id, value })
             }
             other => Err(GroupRecordError::UnknownKind(other)),
         }

@@ -16,6 +16,29 @@ impl GroupCoordinator {
                     self.set_timer(group_id, None);
                 }
             },
+            GroupRecord::ConsumerGroup { group_id, value } => match value {
+                Some(v) => {
+                    let group = self
+                        .groups
+                        .entry(group_id.clone())
+                        .or_insert_with(|| Group::new(group_id, v.state_timestamp_ms));
+                    group.state_since_ms = v.state_timestamp_ms;
+                    let cg = super::consumer::record::restore(v);
+                    if !cg.members.is_empty() {
+                        self.unarmed = true;
+                    }
+                    group.consumer = Some(cg);
+                }
+                None => {
+                    if let Some(group) = self.groups.get_mut(group_id) {
+                        group.consumer = None;
+                        if group.is_disposable() {
+                            self.groups.remove(group_id);
+                            self.set_timer(group_id, None);
+                        }
+                    }
+                }
+            },
             GroupRecord::Offset {
                 group_id,
                 topic,

@@ -115,6 +115,9 @@ pub(crate) struct Group {
     pub pending_sync: BTreeSet<String>,
     pub sync_deadline_ms: Option<i64>,
     pub offsets: BTreeMap<(String, i32), OffsetValue>,
+    /// Set while the group is a KIP-848 consumer group; the classic fields above are then unused
+    /// (no classic members) and only `offsets` and `state_since_ms` are shared.
+    pub consumer: Option<super::consumer::ConsumerGroup>,
 }
 
 impl Group {
@@ -137,6 +140,7 @@ impl Group {
             pending_sync: BTreeSet::new(),
             sync_deadline_ms: None,
             offsets: BTreeMap::new(),
+            consumer: None,
         }
     }
 
@@ -303,16 +307,19 @@ impl Group {
     pub(crate) fn next_deadline(&self) -> Option<i64> {
         let members = self.members.values().filter_map(Member::timer);
         let pending = self.pending.values().copied();
+        let consumer = self.consumer.as_ref().and_then(|c| c.next_deadline());
         members
             .chain(pending)
             .chain(self.join_deadline_ms)
             .chain(self.sync_deadline_ms)
+            .chain(consumer)
             .min()
     }
 
     /// A group that was never persisted and holds nothing can be forgotten.
     pub(crate) fn is_disposable(&self) -> bool {
         self.state == GroupState::Empty
+            && self.consumer.is_none()
             && self.generation == 0
             && self.members.is_empty()
             && self.pending.is_empty()

@@ -216,6 +216,15 @@ impl Group {
 
     fn fire_once(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
+        if let Some(cg) = self.consumer.as_mut() {
+            if cg.expire_members(&self.id, now) {
+                if cg.members.is_empty() {
+                    self.state_since_ms = now;
+                }
+                self.persist_consumer(ctx);
+            }
+            return;
+        }
         let expired_pending: Vec<String> = self
             .pending
             .iter()

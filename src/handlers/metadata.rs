@@ -37,9 +37,13 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> Reply {
     } else {
         let mut out = Vec::new();
         for t in req.topics.unwrap_or_default() {
+            // As Kafka: a non-zero topic id is a lookup by id, whatever the name says (the Java
+            // consumer sends an empty name with the ids of its assigned topics, KIP-848).
             out.push(match t.name {
-                Some(name) => by_name(broker, name.0.as_str(), allow_auto_create, v),
-                None => by_id(broker, t.topic_id, v),
+                Some(name) if t.topic_id.is_nil() => {
+                    by_name(broker, name.0.as_str(), allow_auto_create, v)
+                }
+                _ => by_id(broker, t.topic_id, v),
             });
         }
         out

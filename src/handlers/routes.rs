@@ -64,6 +64,9 @@ pub const ROUTES: &[Route] = &[
     r(ApiKey::ListGroups, 0, 5),
     r(ApiKey::DeleteGroups, 0, 2),
     r(ApiKey::OffsetDelete, 0, 0),
+    // KIP-848 consumer groups (v1: members choose their own id, KIP-1082).
+    r(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    r(ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -111,6 +114,8 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::DescribeGroups => with!(groups::admin::describe),
         ApiKey::ListGroups => with!(groups::admin::list),
         ApiKey::DeleteGroups => with!(groups::admin::delete),
+        ApiKey::ConsumerGroupHeartbeat => with!(groups::consumer::heartbeat),
+        ApiKey::ConsumerGroupDescribe => with!(groups::consumer::describe),
         _ => Reply::Close,
     }
 }

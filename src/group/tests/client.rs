@@ -167,6 +167,7 @@ impl Client {
             ..Default::default()
         };
         h.send(GroupRequest::OffsetCommit(OffsetCommit {
+            api_version: 9,
             group_id: GROUP.into(),
             generation_id: self.generation,
             member_id: self.member_id.clone(),

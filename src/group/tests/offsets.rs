@@ -20,6 +20,7 @@ fn commit(group: &str, generation: i32, member: &str, parts: &[(&str, i32, i64)]
         }
     }
     OffsetCommit {
+        api_version: 9,
         group_id: group.to_string(),
         generation_id: generation,
         member_id: member.to_string(),
@@ -45,6 +46,8 @@ fn fetch(
     topics: Option<Vec<(String, Vec<i32>)>>,
 ) -> OffsetFetchResponse {
     let id = h.send(GroupRequest::OffsetFetch(OffsetFetch {
+        member_id: None,
+        member_epoch: -1,
         group_id: group.into(),
         topics,
     }));
@@ -292,6 +295,7 @@ fn value_is_none(r: &GroupRecord) -> bool {
     match r {
         GroupRecord::Offset { value, .. } => value.is_none(),
         GroupRecord::GroupMetadata { value, .. } => value.is_none(),
+        GroupRecord::ConsumerGroup { value, .. } => value.is_none(),
     }
 }
 

@@ -19,6 +19,7 @@ fn offsets_and_group_survive_restart() {
     let mut h = Harness::new(no_delay());
     let (members, generation) = h.stable_group(2);
     let req = OffsetCommit {
+        api_version: 9,
         group_id: GROUP.into(),
         generation_id: generation,
         member_id: members[0].clone(),
@@ -43,6 +44,8 @@ fn offsets_and_group_survive_restart() {
     assert_eq!(r.c.group_state(GROUP), Some(GroupState::Stable));
     assert_eq!(r.c.generation(GROUP), Some(generation));
     let id = r.send(GroupRequest::OffsetFetch(OffsetFetch {
+        member_id: None,
+        member_epoch: -1,
         group_id: GROUP.into(),
         topics: None,
     }));
@@ -104,6 +107,7 @@ fn static_member_survives_restart_and_rejoins_without_rebalance() {
 fn tombstones_replay_to_nothing() {
     let mut h = Harness::new(no_delay());
     let req = OffsetCommit {
+        api_version: 9,
         group_id: "s".into(),
         generation_id: -1,
         topics: vec![OffsetCommitTopic {

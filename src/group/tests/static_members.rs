@@ -83,6 +83,7 @@ fn restart_with_same_protocols_does_not_rebalance() {
     let id = h.send(GroupRequest::Join(static_join(&ids[1], "i1")));
     assert_eq!(h.join(id).error, ErrorCode::FencedInstanceId);
     let commit = OffsetCommit {
+        api_version: 9,
         group_id: GROUP.into(),
         generation_id: generation,
         member_id: ids[1].clone(),

@@ -34,6 +34,7 @@ fn follower_waits_for_leader_assignment() {
     )));
     assert!(!h.answered(fs), "follower waits for the leader");
     let commit = h.send(GroupRequest::OffsetCommit(OffsetCommit {
+        api_version: 9,
         group_id: GROUP.into(),
         generation_id: generation,
         member_id: follower.clone(),

@@ -5,6 +5,7 @@
 //! that do not exist, for example).
 
 pub mod admin;
+pub mod consumer;
 pub mod find_coordinator;
 pub mod membership;
 pub mod offsets;

@@ -59,6 +59,7 @@ pub async fn commit(ctx: RequestContext, req: OffsetCommitRequest) -> Reply {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
         topics: known,
+        api_version: v,
     };
     let pending = if request.topics.is_empty() {
         None
@@ -120,6 +121,8 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
             .into_iter()
             .map(|grp| g::OffsetFetch {
                 group_id: grp.group_id.0.to_string(),
+                member_id: grp.member_id.as_ref().map(|m| m.to_string()),
+                member_epoch: grp.member_epoch,
                 topics: grp.topics.map(|ts| {
                     ts.into_iter()
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
@@ -130,6 +133,8 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
     } else {
         vec![g::OffsetFetch {
             group_id: req.group_id.0.to_string(),
+            member_id: None,
+            member_epoch: -1,
             // v1 has no "all topics" (null) form.
             topics: req.topics.map(|ts| {
                 ts.into_iter()

@@ -25,7 +25,9 @@ final class Groups {
         s.scenario("group: duplicate static instance -> FencedInstanceIdException", this::staticFenced);
         s.scenario("group admin: list, describe, offsets alter/delete, delete group", this::admin);
         if (org.apache.kafka.common.utils.AppInfoParser.getVersion().startsWith("4")) {
-            s.optional("group: group.protocol=consumer (KIP-848)", this::consumerProtocol);
+            s.scenario("group: group.protocol=consumer (KIP-848)", this::consumerProtocol);
+            s.scenario("group: KIP-848, 3 members share 6 partitions, one leaves, offsets intact", this::consumerProtocolShare);
+            s.scenario("group: KIP-848 regex subscription and describeConsumerGroups", this::consumerProtocolRegex);
         }
     }
 
@@ -204,6 +206,96 @@ final class Groups {
             a.deleteConsumerGroups(List.of(g)).all().get();
             boolean gone = a.listConsumerGroups().all().get().stream().noneMatch(l -> l.groupId().equals(g));
             Scenarios.check(gone, "group still listed after delete");
+        }
+    }
+
+    KafkaConsumer<String, String> newProtocolConsumer(String group, Map<String, String> extra) {
+        Properties p = s.base();
+        p.put("group.id", group);
+        p.put("group.protocol", "consumer");
+        p.put("auto.offset.reset", "earliest");
+        p.put("enable.auto.commit", "false");
+        p.putAll(extra);
+        return new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+    }
+
+    /**
+     * Three KIP-848 members share six partitions; the broker assigns them (uniform). One member
+     * leaves halfway; the other two take over its partitions and every record is processed, with
+     * the committed offsets summing to the number produced.
+     */
+    void consumerProtocolShare() throws Exception {
+        String t = s.topic("kip848share"), g = s.topic("g848share");
+        try (Admin a = s.admin()) { s.create(a, t, 6); }
+        produce(t, 600);
+        List<KafkaConsumer<String, String>> cs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) cs.add(newProtocolConsumer(g, Map.of("max.poll.records", "20")));
+        Set<String> seen = Collections.synchronizedSet(new HashSet<>());
+        try {
+            for (KafkaConsumer<String, String> c : cs) c.subscribe(List.of(t));
+            long deadline = System.currentTimeMillis() + 60_000;
+            // Until every member owns two partitions.
+            while (System.currentTimeMillis() < deadline
+                    && !cs.stream().allMatch(c -> c.assignment().size() == 2)) {
+                for (KafkaConsumer<String, String> c : cs) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(50))) seen.add(r.value());
+                    c.commitSync();
+                }
+            }
+            Scenarios.check(cs.stream().allMatch(c -> c.assignment().size() == 2),
+                    "assignments " + cs.stream().map(Groups::partitions).toList());
+            KafkaConsumer<String, String> gone = cs.remove(2);
+            gone.commitSync();
+            gone.close();
+            while (System.currentTimeMillis() < deadline
+                    && (seen.size() < 600 || partitions(cs.get(0)).size() + partitions(cs.get(1)).size() < 6)) {
+                for (KafkaConsumer<String, String> c : cs) {
+                    for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(50))) seen.add(r.value());
+                    c.commitSync();
+                }
+            }
+            Scenarios.check(seen.size() == 600, "processed " + seen.size() + " of 600");
+            Scenarios.check(partitions(cs.get(0)).size() + partitions(cs.get(1)).size() == 6,
+                    "after leave " + partitions(cs.get(0)) + " / " + partitions(cs.get(1)));
+        } finally {
+            for (KafkaConsumer<String, String> c : cs) c.close();
+        }
+        try (Admin a = s.admin()) {
+            long total = 0;
+            for (OffsetAndMetadata o : a.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get().values()) total += o.offset();
+            Scenarios.check(total == 600, "committed offsets sum to " + total);
+        }
+    }
+
+    /** A regex subscription (resolved by the broker) and the group as the admin client sees it. */
+    void consumerProtocolRegex() throws Exception {
+        String prefix = s.topic("rx");
+        String g = s.topic("g848rx");
+        try (Admin a = s.admin()) {
+            s.create(a, prefix + "-a", 1);
+            s.create(a, prefix + "-b", 2);
+        }
+        produce(prefix + "-a", 10);
+        produce(prefix + "-b", 10);
+        try (KafkaConsumer<String, String> c = newProtocolConsumer(g, Map.of())) {
+            // Topic names here are letters, digits and dashes: literal in RE2/J syntax.
+            c.subscribe(new SubscriptionPattern(prefix + "-.*"));
+            int n = 0;
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (n < 20 && System.currentTimeMillis() < deadline) n += c.poll(Duration.ofMillis(200)).count();
+            Scenarios.check(n == 20, "consumed " + n + " of 20 through the regex");
+            c.commitSync();
+            try (Admin a = s.admin()) {
+                ConsumerGroupDescription d = a.describeConsumerGroups(List.of(g)).all().get().get(g);
+                Scenarios.check(d.type() == org.apache.kafka.common.GroupType.CONSUMER, "type " + d.type());
+                Scenarios.check(d.groupState() == org.apache.kafka.common.GroupState.STABLE, "state " + d.groupState());
+                Scenarios.check(d.members().size() == 1
+                        && d.members().iterator().next().assignment().topicPartitions().size() == 3,
+                        "members " + d.members());
+                boolean listed = a.listGroups().all().get().stream()
+                        .anyMatch(l -> l.groupId().equals(g) && l.type().orElse(null) == org.apache.kafka.common.GroupType.CONSUMER);
+                Scenarios.check(listed, "not listed as a consumer group");
+            }
         }
     }
 
