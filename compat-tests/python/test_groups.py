@@ -251,3 +251,49 @@ def test_committed_offsets_survive_a_broker_restart(own_strata, how):
     probe.close()
     if how == "kill -9":
         c.close()
+
+
+def commit_quietly(consumer):
+    """Commits what the consumer has read; a member that read nothing yet has nothing to commit."""
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException:
+        pass
+
+
+def test_confluent_consumer_protocol_members_share_partitions(bootstrap, topic_name):
+    """librdkafka with group.protocol=consumer (KIP-848): the broker assigns; two members split
+    four partitions, one closes, the other takes everything, and the commits add up."""
+    topic, group = topic_name("kip848"), topic_name("g848")
+    create(bootstrap, topic, 4)
+    produce(bootstrap, topic, 400, 4)
+    conf = {"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer",
+            "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    members = [Consumer(conf), Consumer(conf)]
+    seen = set()
+    try:
+        for m in members:
+            m.subscribe([topic])
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(len(m.assignment()) == 2 for m in members):
+            for m in members:
+                for msg in m.consume(50, 0.1):
+                    if not msg.error():
+                        seen.add(msg.value())
+                commit_quietly(m)
+        assert [len(m.assignment()) for m in members] == [2, 2]
+        gone = members.pop()
+        gone.close()
+        while time.time() < deadline and (len(seen) < 400 or len(members[0].assignment()) < 4):
+            for msg in members[0].consume(100, 0.1):
+                if not msg.error():
+                    seen.add(msg.value())
+            commit_quietly(members[0])
+        assert len(seen) == 400
+        assert len(members[0].assignment()) == 4
+        commit_quietly(members[0])
+    finally:
+        for m in members:
+            m.close()
+    offsets = committed(bootstrap, group, topic, 4)
+    assert sum(offsets.values()) == 400, offsets
