@@ -68,11 +68,21 @@ for suite in "${suites[@]}"; do
           strata_start "$work/rdk" --set group.initial.rebalance.delay.ms=0 --set num.partitions=4 || exit 2
           compat-tests/suites/librdkafka.sh "$STRATA_BOOTSTRAP" "$mode"
           s=$?
+          if [ "$mode" = allowed ]; then
+            compat-tests/suites/librdkafka.sh "$STRATA_BOOTSTRAP" consumer || s=1
+          fi
           strata_stop || s=1
           exit $s
         ) >"$log" 2>&1
       else
-        compat-tests/suites/librdkafka.sh "$bootstrap" "$mode" >"$log" 2>&1
+        (
+          compat-tests/suites/librdkafka.sh "$bootstrap" "$mode"
+          s=$?
+          if [ "$mode" = allowed ]; then
+            compat-tests/suites/librdkafka.sh "$bootstrap" consumer || s=1
+          fi
+          exit $s
+        ) >"$log" 2>&1
       fi
       status=$?
       ;;

@@ -1321,6 +1321,266 @@ async fn group_scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
         OffsetFetchResponse,
         fetch_summary
     );
+    out.extend(consumer_group_steps(side, run, &t).await);
+    out
+}
+
+/// KIP-848: a member joins through ConsumerGroupHeartbeat, is assigned both partitions, commits
+/// with its epoch, is described and listed, leaves; then a classic member takes the empty group.
+async fn consumer_group_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, String)> {
+    use consumer_group_heartbeat_request::TopicPartitions as Owned;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let g = format!("gdiff-cg-{run}");
+    let member = format!("member-{run}");
+    let hb = |epoch: i32, full: bool, owned: Vec<Owned>| {
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_member_id(s(&member))
+            .with_member_epoch(epoch)
+            .with_topic_partitions(Some(owned));
+        if full {
+            r.with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s(t))]))
+        } else {
+            r.with_rebalance_timeout_ms(-1)
+        }
+    };
+    let hb_summary = |r: &ConsumerGroupHeartbeatResponse| {
+        format!(
+            "error {} epoch {} interval {} assigned {:?}",
+            r.error_code,
+            r.member_epoch,
+            r.heartbeat_interval_ms,
+            r.assignment.as_ref().map(|a| a
+                .topic_partitions
+                .iter()
+                .map(|tp| tp.partitions.len())
+                .sum::<usize>())
+        )
+    };
+    let joined: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(0, true, vec![]))
+        .await;
+    out.push((
+        "consumer group: join (v1)".into(),
+        joined
+            .as_ref()
+            .map_or("connection closed".into(), hb_summary),
+    ));
+    let epoch = joined.as_ref().map_or(0, |r| r.member_epoch);
+    let owned: Vec<Owned> = joined
+        .as_ref()
+        .and_then(|r| r.assignment.as_ref())
+        .map(|a| {
+            a.topic_partitions
+                .iter()
+                .map(|tp| {
+                    Owned::default()
+                        .with_topic_id(tp.topic_id)
+                        .with_partitions(tp.partitions.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let acked: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(
+            ApiKey::ConsumerGroupHeartbeat,
+            1,
+            &hb(epoch, false, owned.clone()),
+        )
+        .await;
+    out.push((
+        "consumer group: heartbeat owning the assignment".into(),
+        acked
+            .as_ref()
+            .map_or("connection closed".into(), hb_summary),
+    ));
+    let fenced: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(
+            ApiKey::ConsumerGroupHeartbeat,
+            1,
+            &hb(epoch + 5, false, owned),
+        )
+        .await;
+    out.push((
+        "consumer group: heartbeat from the future".into(),
+        fenced.as_ref().map_or("connection closed".into(), |r| {
+            format!("error {}", r.error_code)
+        }),
+    ));
+    let bad: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(
+            ApiKey::ConsumerGroupHeartbeat,
+            1,
+            &hb(0, true, vec![]).with_server_assignor(Some(s("no-such-assignor"))),
+        )
+        .await;
+    out.push((
+        "consumer group: unknown server assignor".into(),
+        bad.as_ref().map_or("connection closed".into(), |r| {
+            format!("error {}", r.error_code)
+        }),
+    ));
+    let commit = |epoch: i32| {
+        OffsetCommitRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id_or_member_epoch(epoch)
+            .with_member_id(s(&member))
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(3),
+                    ]),
+            ])
+    };
+    for (label, e) in [("current", epoch), ("stale", epoch + 1)] {
+        let r: Option<OffsetCommitResponse> = side.call(ApiKey::OffsetCommit, 9, &commit(e)).await;
+        out.push((
+            format!("consumer group: commit with the {label} epoch"),
+            r.map_or("connection closed".into(), |r| {
+                format!(
+                    "{:?}",
+                    r.topics
+                        .iter()
+                        .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+                        .collect::<Vec<_>>()
+                )
+            }),
+        ));
+    }
+    let fetch = |e: i32| {
+        OffsetFetchRequest::default().with_groups(vec![
+            offset_fetch_request::OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(s(&g)))
+                .with_member_id(Some(s(&member)))
+                .with_member_epoch(e)
+                .with_topics(None),
+        ])
+    };
+    for (label, e) in [("current", epoch), ("stale", epoch + 1)] {
+        let r: Option<OffsetFetchResponse> = side.call(ApiKey::OffsetFetch, 9, &fetch(e)).await;
+        out.push((
+            format!("consumer group: fetch offsets with the {label} epoch"),
+            r.map_or("connection closed".into(), |r| {
+                format!(
+                    "{:?}",
+                    r.groups
+                        .iter()
+                        .map(|g| (
+                            g.error_code,
+                            g.topics
+                                .iter()
+                                .flat_map(|t| t.partitions.iter().map(|p| p.committed_offset))
+                                .collect::<Vec<_>>()
+                        ))
+                        .collect::<Vec<_>>()
+                )
+            }),
+        ));
+    }
+    let described: Option<ConsumerGroupDescribeResponse> = side
+        .call(
+            ApiKey::ConsumerGroupDescribe,
+            1,
+            &ConsumerGroupDescribeRequest::default()
+                .with_group_ids(vec![GroupId(s(&g)), GroupId(s("gdiff-no-such-group"))]),
+        )
+        .await;
+    // Sorted: Kafka answers groups per coordinator shard, so its order follows their hashes.
+    out.push((
+        "consumer group: describe".into(),
+        described.map_or("connection closed".into(), |r| {
+            let mut groups: Vec<_> = r.groups.iter().collect();
+            groups.sort_by_key(|d| d.group_id.0.to_string());
+            format!(
+                "{:?}",
+                groups
+                    .iter()
+                    .map(|d| (
+                        d.error_code,
+                        d.group_state.to_string(),
+                        d.group_epoch,
+                        d.assignment_epoch,
+                        d.assignor_name.to_string(),
+                        d.members
+                            .iter()
+                            .map(|m| (
+                                m.member_epoch,
+                                m.assignment.topic_partitions.len(),
+                                m.member_type
+                            ))
+                            .collect::<Vec<_>>()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        }),
+    ));
+    let listed: Option<ListGroupsResponse> = side
+        .call(
+            ApiKey::ListGroups,
+            5,
+            &ListGroupsRequest::default().with_types_filter(vec![s("consumer")]),
+        )
+        .await;
+    out.push((
+        "consumer group: listed by type".into(),
+        listed.map_or("connection closed".into(), |r| {
+            format!(
+                "{:?}",
+                r.groups
+                    .iter()
+                    .filter(|l| l.group_id.0.as_str() == g)
+                    .map(|l| (
+                        l.protocol_type.to_string(),
+                        l.group_state.to_string(),
+                        l.group_type.to_string()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        }),
+    ));
+    let left: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(-1, false, vec![]))
+        .await;
+    out.push((
+        "consumer group: leave".into(),
+        left.as_ref().map_or("connection closed".into(), |r| {
+            format!("error {} epoch {}", r.error_code, r.member_epoch)
+        }),
+    ));
+    let after: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(epoch, false, vec![]))
+        .await;
+    out.push((
+        "consumer group: heartbeat after leaving".into(),
+        after.as_ref().map_or("connection closed".into(), |r| {
+            format!("error {}", r.error_code)
+        }),
+    ));
+    let classic: Option<JoinGroupResponse> = side
+        .call(
+            ApiKey::JoinGroup,
+            9,
+            &JoinGroupRequest::default()
+                .with_group_id(GroupId(s(&g)))
+                .with_session_timeout_ms(10_000)
+                .with_rebalance_timeout_ms(10_000)
+                .with_protocol_type(s("consumer"))
+                .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+                )
+                .with_name(s("range"))
+                .with_metadata(bytes::Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))]),
+        )
+        .await;
+    out.push((
+        "consumer group: a classic member joins the emptied group".into(),
+        classic.map_or("connection closed".into(), |r| {
+            format!("error {}", r.error_code)
+        }),
+    ));
     out
 }
 
@@ -1365,6 +1625,12 @@ fn default_request(key: ApiKey) -> Option<RequestKind> {
         ApiKey::ListGroups => RequestKind::ListGroups(ListGroupsRequest::default()),
         ApiKey::DeleteGroups => RequestKind::DeleteGroups(DeleteGroupsRequest::default()),
         ApiKey::OffsetDelete => RequestKind::OffsetDelete(OffsetDeleteRequest::default()),
+        ApiKey::ConsumerGroupHeartbeat => {
+            RequestKind::ConsumerGroupHeartbeat(ConsumerGroupHeartbeatRequest::default())
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            RequestKind::ConsumerGroupDescribe(ConsumerGroupDescribeRequest::default())
+        }
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 # librdkafka's own test suite (tests/0xxx, run by its test-runner) against one broker.
 # Usage: librdkafka.sh HOST:PORT [all | NNNN...]
 #   default: the tests in librdkafka-allow.txt, which must all pass (the allow-list only grows);
+#   consumer: the group tests of librdkafka-allow-consumer.txt with group.protocol=consumer;
 #   all:     every test, one at a time, printing each one's status (slow: about half an hour);
 #   NNNN...: just these tests.
 #
@@ -49,6 +50,11 @@ printf 'metadata.broker.list=%s\n' "$bs" >"$conf"
 
 case "$mode" in
   allowed) tests=$(grep -Eo '^[0-9]{4}' "$here/librdkafka-allow.txt") ;;
+  # The group tests again with KIP-848's consumer protocol (group.protocol=consumer).
+  consumer)
+    tests=$(grep -Eo '^[0-9]{4}' "$here/librdkafka-allow-consumer.txt")
+    export TEST_CONSUMER_GROUP_PROTOCOL=consumer
+    ;;
   all) tests=$(cd "$src/tests" && ls 0*.c 0*.cpp | grep -Eo '^[0-9]{4}' | sort -u) ;;
   *) tests="$*"; mode=selected ;;
 esac
@@ -73,9 +79,10 @@ for t in $tests; do
     *) failed=$((failed + 1)); echo "FAIL $t: $(grep -m1 -A1 -E '^### Test' <<<"$out" | tail -1 | cut -c1-200)" ;;
   esac
 done
-if [ "$mode" = allowed ]; then
+if [ "$mode" = allowed ] || [ "$mode" = consumer ]; then
   # An allowed test that is skipped no longer runs: that is a failure of the allow-list.
   failed=$((failed + skipped))
 fi
-echo "librdkafka tests ($mode): $passed passed, $failed failed"
+label=$mode; [ "$mode" = consumer ] && label="allowed, group.protocol=consumer"
+echo "librdkafka tests ($label): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
