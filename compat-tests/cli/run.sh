@@ -50,6 +50,13 @@ check "kafka-consumer-groups --describe" "^$g +$t +[0-9]+ +[0-9]+" cgc --describ
 check "kafka-consumer-groups --reset-offsets --to-earliest" "^$g +$t +$p +$mid\b" cgc --reset-offsets --group "$g" --topic "$t" --to-earliest --execute
 check "kafka-consumer-groups --describe --state" "Empty" cgc --describe --group "$g" --state
 check "kafka-consumer-groups --delete" "Deletion of requested consumer groups \('$g'\) was successful" cgc --delete --group "$g"
+# The verifiable consumer (Kafka's system-test client) reads what the verifiable producer wrote,
+# in a group with each protocol, and reports its commits.
+for proto in classic consumer; do
+  check "kafka-verifiable-consumer --group-protocol $proto" '"name":"offsets_committed".*"success":true' \
+    tool org.apache.kafka.tools.VerifiableConsumer --bootstrap-server "$bs" --topic "$t" \
+    --group-id "cli-verifiable-$proto-$run" --group-protocol "$proto" --max-messages 100 --reset-policy earliest
+done
 check "kafka-topics --delete" "" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --delete --topic "$t"
 echo "cli(kafka tools 4.1.0): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
