@@ -1322,6 +1322,335 @@ async fn group_scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
         fetch_summary
     );
     out.extend(consumer_group_steps(side, run, &t).await);
+    out.extend(migration_steps(side, run, &t).await);
+    out
+}
+
+fn assignment_bytes(topic: &str, partitions: &[i32]) -> bytes::Bytes {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&1i32.to_be_bytes());
+    b.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+    b.extend_from_slice(topic.as_bytes());
+    b.extend_from_slice(&(partitions.len() as i32).to_be_bytes());
+    for p in partitions {
+        b.extend_from_slice(&p.to_be_bytes());
+    }
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    bytes::Bytes::from(b)
+}
+
+/// Partitions in a SyncGroup assignment (None when it is not a consumer-protocol assignment).
+fn assigned_count(raw: &[u8]) -> Option<usize> {
+    use kafka_protocol::protocol::Decodable;
+    let version = i16::from_be_bytes([*raw.first()?, *raw.get(1)?]);
+    let mut body = bytes::Bytes::copy_from_slice(raw.get(2..)?);
+    let a = kafka_protocol::messages::ConsumerProtocolAssignment::decode(&mut body, version.min(3))
+        .ok()?;
+    Some(
+        a.assigned_partitions
+            .iter()
+            .map(|t| t.partitions.len())
+            .sum(),
+    )
+}
+
+/// Online migration (Kafka 4.x): a classic member owns both partitions; a KIP-848 member joins
+/// the live group, which becomes a consumer group; the classic member is told to rejoin, gets
+/// its share through JoinGroup/SyncGroup and commits with its generation; the KIP-848 member
+/// leaves and the group is classic again, rebalancing.
+async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let g = format!("gdiff-migrate-{run}");
+    let modern = format!("modern-{run}");
+    let closed = || "connection closed".to_string();
+    let join = |member: &str| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_session_timeout_ms(10_000)
+            .with_rebalance_timeout_ms(10_000)
+            .with_member_id(s(member))
+            .with_protocol_type(s("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(s("range"))
+            .with_metadata(subscription(t))])
+    };
+    let join_summary = |r: &JoinGroupResponse| {
+        format!(
+            "error {} generation {} protocol {:?}/{:?} leads {} members {}",
+            r.error_code,
+            r.generation_id,
+            r.protocol_type.as_ref().map(|x| x.to_string()),
+            r.protocol_name.as_ref().map(|x| x.to_string()),
+            !r.leader.is_empty() && r.leader == r.member_id,
+            r.members.len(),
+        )
+    };
+    let sync = |member: &str, generation: i32, assign: bool| {
+        let assignments = if assign {
+            vec![sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(s(member))
+                .with_assignment(assignment_bytes(t, &[0, 1]))]
+        } else {
+            Vec::new()
+        };
+        SyncGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+            .with_protocol_type(Some(s("consumer")))
+            .with_protocol_name(Some(s("range")))
+            .with_assignments(assignments)
+    };
+    let sync_summary = |r: &SyncGroupResponse| {
+        format!(
+            "error {} partitions {:?}",
+            r.error_code,
+            assigned_count(&r.assignment)
+        )
+    };
+    let heartbeat = |member: &str, generation: i32| {
+        HeartbeatRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+    };
+    let hb = |epoch: i32, full: bool| {
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_member_id(s(&modern))
+            .with_member_epoch(epoch)
+            .with_topic_partitions(Some(Vec::new()));
+        if full {
+            r.with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s(t))]))
+        } else {
+            r.with_rebalance_timeout_ms(-1)
+        }
+    };
+    let hb_summary = |r: &ConsumerGroupHeartbeatResponse| {
+        format!(
+            "error {} epoch {} assigned {:?}",
+            r.error_code,
+            r.member_epoch,
+            r.assignment.as_ref().map(|a| a
+                .topic_partitions
+                .iter()
+                .map(|tp| tp.partitions.len())
+                .sum::<usize>())
+        )
+    };
+    let describe_groups = DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&g))]);
+    let describe_summary = |r: &DescribeGroupsResponse| {
+        format!(
+            "{:?}",
+            r.groups
+                .iter()
+                .map(|d| (
+                    d.error_code,
+                    d.group_state.to_string(),
+                    d.protocol_type.to_string(),
+                    d.members.len()
+                ))
+                .collect::<Vec<_>>()
+        )
+    };
+
+    // A classic group at generation 1 whose one member owns both partitions.
+    let first: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join("")).await;
+    let classic = first.map(|r| r.member_id.to_string()).unwrap_or_default();
+    let joined: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
+    out.push((
+        "migration: classic member joins".into(),
+        joined.as_ref().map_or_else(closed, join_summary),
+    ));
+    let generation = joined.map_or(-1, |r| r.generation_id);
+    let synced: Option<SyncGroupResponse> = side
+        .call(ApiKey::SyncGroup, 5, &sync(&classic, generation, true))
+        .await;
+    out.push((
+        "migration: classic leader syncs both partitions".into(),
+        synced.as_ref().map_or_else(closed, sync_summary),
+    ));
+
+    // The KIP-848 member joins the live classic group.
+    let up: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(0, true))
+        .await;
+    out.push((
+        "migration: consumer-protocol member joins the live classic group".into(),
+        up.as_ref().map_or_else(closed, hb_summary),
+    ));
+    let epoch = up.map_or(0, |r| r.member_epoch);
+    let told: Option<HeartbeatResponse> = side
+        .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
+        .await;
+    out.push((
+        "migration: classic member's heartbeat after the upgrade".into(),
+        told.map_or_else(closed, |r| format!("error {}", r.error_code)),
+    ));
+    let stale_sync: Option<SyncGroupResponse> = side
+        .call(ApiKey::SyncGroup, 5, &sync(&classic, generation + 7, false))
+        .await;
+    out.push((
+        "migration: classic sync with a wrong generation".into(),
+        stale_sync.as_ref().map_or_else(closed, sync_summary),
+    ));
+    let rejoined: Option<JoinGroupResponse> =
+        side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
+    out.push((
+        "migration: classic member rejoins the consumer group".into(),
+        rejoined.as_ref().map_or_else(closed, join_summary),
+    ));
+    let generation = rejoined.map_or(-1, |r| r.generation_id);
+    let resynced: Option<SyncGroupResponse> = side
+        .call(ApiKey::SyncGroup, 5, &sync(&classic, generation, false))
+        .await;
+    out.push((
+        "migration: classic member syncs its share".into(),
+        resynced.as_ref().map_or_else(closed, sync_summary),
+    ));
+    let steady: Option<HeartbeatResponse> = side
+        .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
+        .await;
+    out.push((
+        "migration: classic member's heartbeat once reconciled".into(),
+        steady.map_or_else(closed, |r| format!("error {}", r.error_code)),
+    ));
+    let taken: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(epoch, false))
+        .await;
+    out.push((
+        "migration: consumer-protocol member gets the released partition".into(),
+        taken.as_ref().map_or_else(closed, hb_summary),
+    ));
+    let commit = |generation: i32| {
+        OffsetCommitRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(s(&classic))
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(2),
+                    ]),
+            ])
+    };
+    for (label, e) in [("its", generation), ("a stale", generation - 1)] {
+        let r: Option<OffsetCommitResponse> = side.call(ApiKey::OffsetCommit, 8, &commit(e)).await;
+        out.push((
+            format!("migration: classic member commits (v8) with {label} generation"),
+            r.map_or_else(closed, |r| {
+                format!(
+                    "{:?}",
+                    r.topics
+                        .iter()
+                        .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+                        .collect::<Vec<_>>()
+                )
+            }),
+        ));
+    }
+    let described: Option<ConsumerGroupDescribeResponse> = side
+        .call(
+            ApiKey::ConsumerGroupDescribe,
+            1,
+            &ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s(&g))]),
+        )
+        .await;
+    out.push((
+        "migration: described with both kinds of members".into(),
+        described.map_or_else(closed, |r| {
+            format!(
+                "{:?}",
+                r.groups
+                    .iter()
+                    .map(|d| {
+                        let mut members: Vec<_> = d
+                            .members
+                            .iter()
+                            .map(|m| {
+                                (
+                                    m.member_type,
+                                    m.member_epoch,
+                                    m.assignment
+                                        .topic_partitions
+                                        .iter()
+                                        .map(|tp| tp.partitions.len())
+                                        .sum::<usize>(),
+                                )
+                            })
+                            .collect();
+                        members.sort();
+                        (
+                            d.error_code,
+                            d.group_state.to_string(),
+                            d.group_epoch,
+                            members,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            )
+        }),
+    ));
+    let as_classic: Option<DescribeGroupsResponse> =
+        side.call(ApiKey::DescribeGroups, 5, &describe_groups).await;
+    out.push((
+        "migration: DescribeGroups of the consumer group".into(),
+        as_classic.as_ref().map_or_else(closed, describe_summary),
+    ));
+
+    // The KIP-848 member leaves: the group is classic again and rebalances.
+    let left: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(-1, false))
+        .await;
+    out.push((
+        "migration: consumer-protocol member leaves".into(),
+        left.as_ref().map_or_else(closed, hb_summary),
+    ));
+    let down: Option<HeartbeatResponse> = side
+        .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
+        .await;
+    out.push((
+        "migration: classic member's heartbeat after the downgrade".into(),
+        down.map_or_else(closed, |r| format!("error {}", r.error_code)),
+    ));
+    let downgraded: Option<DescribeGroupsResponse> =
+        side.call(ApiKey::DescribeGroups, 5, &describe_groups).await;
+    out.push((
+        "migration: DescribeGroups after the downgrade".into(),
+        downgraded.as_ref().map_or_else(closed, describe_summary),
+    ));
+    let last: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
+    out.push((
+        "migration: classic member rejoins the classic group".into(),
+        last.as_ref().map_or_else(closed, join_summary),
+    ));
+    let bye: Option<LeaveGroupResponse> = side
+        .call(
+            ApiKey::LeaveGroup,
+            3,
+            &LeaveGroupRequest::default()
+                .with_group_id(GroupId(s(&g)))
+                .with_members(vec![
+                    leave_group_request::MemberIdentity::default().with_member_id(s(&classic))
+                ]),
+        )
+        .await;
+    out.push((
+        "migration: classic member leaves".into(),
+        bye.map_or_else(closed, |r| {
+            format!(
+                "error {} {:?}",
+                r.error_code,
+                r.members.iter().map(|m| m.error_code).collect::<Vec<_>>()
+            )
+        }),
+    ));
     out
 }
 
@@ -1781,6 +2110,9 @@ async fn strata_answers_like_apache_kafka() {
     for ((label, want), (_, got)) in expected.iter().zip(actual.iter()) {
         if want == got {
             same += 1;
+            if std::env::var_os("DIFFERENTIAL_SHOW").is_some() {
+                println!("SAME {label}: {want}");
+            }
             continue;
         }
         match ALLOWED.iter().find(|(l, _)| l == label) {

@@ -297,3 +297,46 @@ def test_confluent_consumer_protocol_members_share_partitions(bootstrap, topic_n
             m.close()
     offsets = committed(bootstrap, group, topic, 4)
     assert sum(offsets.values()) == 400, offsets
+
+
+def test_confluent_classic_and_consumer_protocol_members_share_a_group(bootstrap, topic_name):
+    """Online migration with librdkafka: a classic (eager range) member owns every partition; a
+    group.protocol=consumer member joins the live group and they split it; the new member
+    closes and the group goes back to the classic protocol with the first member owning all.
+    Every record is read and the commits add up."""
+    topic, group = topic_name("migrate"), topic_name("gmigrate")
+    create(bootstrap, topic, 4)
+    produce(bootstrap, topic, 400, 4)
+    base = {"bootstrap.servers": bootstrap, "group.id": group,
+            "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    classic = Consumer({**base, "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
+    modern = Consumer({**base, "group.protocol": "consumer"})
+    seen = set()
+
+    def pump(members, done):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            for m in members:
+                for msg in m.consume(10, 0.1):
+                    if not msg.error():
+                        seen.add(msg.value())
+                commit_quietly(m)
+            if done():
+                return True
+        return False
+
+    try:
+        classic.subscribe([topic])
+        assert pump([classic], lambda: len(classic.assignment()) == 4), classic.assignment()
+        modern.subscribe([topic])
+        assert pump([classic, modern],
+                    lambda: len(classic.assignment()) == 2 and len(modern.assignment()) == 2), \
+            (classic.assignment(), modern.assignment())
+        modern.close()
+        assert pump([classic], lambda: len(seen) == 400 and len(classic.assignment()) == 4), \
+            (len(seen), classic.assignment())
+        commit_quietly(classic)
+    finally:
+        classic.close()
+    offsets = committed(bootstrap, group, topic, 4)
+    assert sum(offsets.values()) == 400, offsets

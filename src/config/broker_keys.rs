@@ -36,6 +36,17 @@ const fn k(
     }
 }
 
+const MIGRATION_POLICIES: &[&str] = &[
+    "disabled",
+    "upgrade",
+    "downgrade",
+    "bidirectional",
+    "DISABLED",
+    "UPGRADE",
+    "DOWNGRADE",
+    "BIDIRECTIONAL",
+];
+
 use Check::{AtLeast, Between, GzipLevel, ListOf, OneOf, Ratio};
 use ConfigType::{Boolean, Double, Int, List, Long, Short};
 const STR: ConfigType = ConfigType::String;
@@ -113,6 +124,8 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("group.consumer.max.size", Int, Some("10000"), AtLeast(1), false),
     // Class names as Kafka takes them, or the short names "uniform" and "range".
     k("group.consumer.assignors", List, Some("uniform,range"), ANY, false),
+    // Kafka takes these in any case; the usual spellings are listed.
+    k("group.consumer.migration.policy", STR, Some("bidirectional"), OneOf(MIGRATION_POLICIES), false),
     k("offsets.topic.num.partitions", Int, Some("50"), AtLeast(1), false),
     k("offsets.topic.replication.factor", Short, Some("3"), AtLeast(1), false),
     k("offsets.retention.minutes", Int, Some("10080"), AtLeast(1), false),

@@ -61,6 +61,8 @@ pub struct JoinGroup {
     /// True from JoinGroup v4 (KIP-394).
     pub require_known_member_id: bool,
     pub reason: Option<String>,
+    /// The topics that exist: a classic member joining a consumer group is assigned from them.
+    pub topics: Arc<TopicImage>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +112,8 @@ pub struct SyncGroup {
     pub protocol_name: Option<String>,
     /// (member id, assignment); only the leader sends them.
     pub assignments: Vec<(String, Bytes)>,
+    /// The topics that exist: a classic member of a consumer group gets its assignment by name.
+    pub topics: Arc<TopicImage>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -385,6 +389,8 @@ pub struct DescribedConsumerMember {
     pub subscribed_topic_regex: Option<String>,
     pub assignment: NamedPartitions,
     pub target_assignment: NamedPartitions,
+    /// A member that uses the classic protocol (ConsumerGroupDescribe v1 MemberType 0).
+    pub classic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -45,14 +45,10 @@ impl GroupCoordinator {
                             g.consumer = None;
                             tracing::info!(group = %group_id, "empty consumer group becomes a classic group");
                         }
-                        // Classic members cannot join a group driven by KIP-848 heartbeats.
+                        // A live consumer group serves classic members itself.
                         Some(_) => {
-                            let r = JoinGroupResponse::error(
-                                &j.member_id,
-                                ErrorCode::InconsistentGroupProtocol,
-                            );
-                            reply(&mut ctx, GroupResponse::Join(r));
-                            return None;
+                            g.classic_join_consumer(&mut ctx, &mut self.ids, id, j);
+                            return Some(group_id);
                         }
                         None => {}
                     }
@@ -86,7 +82,11 @@ impl GroupCoordinator {
                 }
                 Some(g) => {
                     let group_id = s.group_id.clone();
-                    g.sync(&mut ctx, id, s);
+                    if g.consumer.is_some() {
+                        g.classic_sync_consumer(&mut ctx, id, s);
+                    } else {
+                        g.sync(&mut ctx, id, s);
+                    }
                     Some(group_id)
                 }
             },
@@ -111,7 +111,11 @@ impl GroupCoordinator {
                 }
                 Some(g) => {
                     let group_id = h.group_id.clone();
-                    g.heartbeat(&mut ctx, id, h);
+                    if g.consumer.is_some() {
+                        g.classic_heartbeat_consumer(&mut ctx, id, h);
+                    } else {
+                        g.heartbeat(&mut ctx, id, h);
+                    }
                     Some(group_id)
                 }
             },
@@ -143,7 +147,11 @@ impl GroupCoordinator {
                 }
                 Some(g) => {
                     let group_id = l.group_id.clone();
-                    g.leave(&mut ctx, id, l);
+                    if g.consumer.is_some() {
+                        g.classic_leave_consumer(&mut ctx, id, l);
+                    } else {
+                        g.leave(&mut ctx, id, l);
+                    }
                     Some(group_id)
                 }
             },

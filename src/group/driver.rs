@@ -278,6 +278,11 @@ pub fn group_config(c: &crate::config::BrokerConfig) -> GroupConfig {
             .unwrap_or(1)
             .max(1),
         consumer_assignors: consumer_assignors(&c.raw("group.consumer.assignors")),
+        // Validated at start-up (one of the four names, any case).
+        migration_policy: super::consumer::MigrationPolicy::parse(
+            &c.raw("group.consumer.migration.policy"),
+        )
+        .unwrap_or(super::consumer::MigrationPolicy::Bidirectional),
     }
 }
 

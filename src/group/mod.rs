@@ -64,6 +64,8 @@ pub struct GroupConfig {
     pub consumer_max_size: usize,
     /// group.consumer.assignors, by short name; the first is the default.
     pub consumer_assignors: Vec<String>,
+    /// group.consumer.migration.policy
+    pub migration_policy: consumer::MigrationPolicy,
 }
 
 impl Default for GroupConfig {
@@ -80,6 +82,7 @@ impl Default for GroupConfig {
             consumer_heartbeat_interval_ms: 5_000,
             consumer_max_size: 10_000,
             consumer_assignors: consumer::ASSIGNORS.iter().map(|s| s.to_string()).collect(),
+            migration_policy: consumer::MigrationPolicy::Bidirectional,
         }
     }
 }

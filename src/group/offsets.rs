@@ -51,6 +51,13 @@ impl Group {
         let Some(member) = cg.members.get(&req.member_id) else {
             return ErrorCode::UnknownMemberId;
         };
+        // Classic members commit as they always did, with their generation (= member epoch).
+        if member.is_classic() {
+            if req.generation_id != member.epoch {
+                return ErrorCode::IllegalGeneration;
+            }
+            return ErrorCode::None;
+        }
         if req.api_version < 9 {
             return ErrorCode::UnsupportedVersion;
         }
@@ -308,6 +315,9 @@ pub(crate) fn fetch_offsets(group: Option<&Group>, req: &OffsetFetch) -> OffsetF
         if req.member_epoch >= 0 || !member_id.is_empty() {
             let error = match cg.members.get(member_id) {
                 None => Some(ErrorCode::UnknownMemberId),
+                Some(m) if m.epoch != req.member_epoch && m.is_classic() => {
+                    Some(ErrorCode::IllegalGeneration)
+                }
                 Some(m) if m.epoch != req.member_epoch => Some(ErrorCode::StaleMemberEpoch),
                 Some(_) => None,
             };

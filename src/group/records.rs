@@ -113,7 +113,7 @@ impl GroupRecord {
                 key.string(group_id);
                 let value = value.as_ref().map(|v| {
                     let mut w = Writer::new();
-                    w.u16(VALUE_VERSION);
+                    w.u16(super::consumer::record::VERSION);
                     super::consumer::record::encode(&mut w, v);
                     w.finish()
                 });
@@ -150,8 +150,14 @@ impl GroupRecord {
                 let value = value
                     .map(|raw| {
                         let mut r = Reader::new(raw);
-                        check_version(&mut r, "consumer group")?;
-                        let v = super::consumer::record::decode(&mut r)?;
+                        let version = r.u16()?;
+                        if version > super::consumer::record::VERSION {
+                            return Err(GroupRecordError::UnsupportedVersion {
+                                what: "consumer group",
+                                version,
+                            });
+                        }
+                        let v = super::consumer::record::decode(&mut r, version)?;
                         r.finish()?;
                         Ok(v)
                     })

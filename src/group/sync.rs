@@ -217,11 +217,17 @@ impl Group {
     fn fire_once(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         if let Some(cg) = self.consumer.as_mut() {
-            if cg.expire_members(&self.id, now) {
+            if let Some(consumer_left) = cg.expire_members(&self.id, now) {
                 if cg.members.is_empty() {
                     self.state_since_ms = now;
                 }
-                self.persist_consumer(ctx);
+                if consumer_left && cg.downgradable(ctx.cfg) {
+                    self.downgrade_to_classic(ctx);
+                } else {
+                    // The others are reassigned at a new epoch.
+                    cg.group_epoch = cg.group_epoch.saturating_add(1);
+                    self.persist_consumer(ctx);
+                }
             }
             return;
         }

@@ -37,6 +37,7 @@ fn describe_one(
             subscribed_topic_regex: m.subscribed_topic_regex.clone(),
             assignment: named(&m.assigned, image),
             target_assignment: named(&cg.target.get(&m.id).cloned().unwrap_or_default(), image),
+            classic: m.is_classic(),
         })
         .collect();
     DescribedConsumerGroup {

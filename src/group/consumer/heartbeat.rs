@@ -176,6 +176,7 @@ impl Groups<'_> {
         ctx: &mut Ctx<'_>,
         group_id: &str,
         create: bool,
+        image: &super::TopicImage,
     ) -> Result<&mut Group, Failure> {
         let now = ctx.now;
         let exists = self.groups.contains_key(group_id);
@@ -189,13 +190,25 @@ impl Groups<'_> {
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id, now));
-        if group.consumer.is_none() {
-            if !create || !group.members.is_empty() || !group.pending.is_empty() {
+        if group.consumer.is_some() {
+            return Ok(group);
+        }
+        if !create {
+            return fail(
+                ErrorCode::GroupIdNotFound,
+                format!("Group {group_id} is not a consumer group."),
+            );
+        }
+        if !group.members.is_empty() {
+            // A live classic group: upgraded online when the policy and its members allow.
+            if let Err(why) = group.upgrade_to_consumer(ctx, image) {
+                tracing::info!(group = %group_id, "{why}");
                 return fail(
                     ErrorCode::GroupIdNotFound,
                     format!("Group {group_id} is not a consumer group."),
                 );
             }
+        } else {
             if group.generation > 0 || group.protocol_type.is_some() {
                 ctx.fx.persist.push(GroupRecord::GroupMetadata {
                     group_id: group_id.to_string(),
@@ -224,7 +237,7 @@ impl Groups<'_> {
         };
         let cfg = ctx.cfg;
         let now = ctx.now;
-        let group = self.consumer_group_for(ctx, &req.group_id, joining)?;
+        let group = self.consumer_group_for(ctx, &req.group_id, joining, &req.topics)?;
         let group_id = group.id.clone();
         let Some(cg) = group.consumer.as_mut() else {
             return fail(ErrorCode::GroupIdNotFound, "not a consumer group");
@@ -260,6 +273,7 @@ impl Groups<'_> {
                         if joining {
                             (rejoined(&m), false)
                         } else {
+                            not_classic(&m)?;
                             check_epoch(&m, &req)?;
                             (m, false)
                         }
@@ -268,7 +282,9 @@ impl Groups<'_> {
                         let Some(old) = cg.members.get(&cur).cloned() else {
                             return fail(ErrorCode::UnknownMemberId, "unknown static member");
                         };
-                        if old.epoch != LEAVE_STATIC_EPOCH {
+                        // A classic member's instance may be taken over at once (Kafka
+                        // checks the release only between consumer-protocol members).
+                        if old.epoch != LEAVE_STATIC_EPOCH && !old.is_classic() {
                             return fail(
                                 ErrorCode::UnreleasedInstanceId,
                                 format!(
@@ -315,6 +331,7 @@ impl Groups<'_> {
                 }
                 Some(m) if joining => (rejoined(m), false),
                 Some(m) => {
+                    not_classic(m)?;
                     check_epoch(m, &req)?;
                     (m.clone(), false)
                 }
@@ -347,6 +364,10 @@ impl Groups<'_> {
         }
         updated.client_id = req.client_id.clone();
         updated.client_host = req.client_host.clone();
+        // From now on the member speaks the consumer protocol.
+        updated.classic = None;
+        updated.join_deadline_ms = None;
+        updated.sync_deadline_ms = None;
         let mut bump = is_new
             || updated.subscribed_topic_names != member.subscribed_topic_names
             || updated.subscribed_topic_regex != member.subscribed_topic_regex;
@@ -452,7 +473,7 @@ impl Groups<'_> {
         ctx: &mut Ctx<'_>,
         req: &ConsumerGroupHeartbeat,
     ) -> Result<ConsumerGroupHeartbeatResponse, Failure> {
-        let group = self.consumer_group_for(ctx, &req.group_id, false)?;
+        let group = self.consumer_group_for(ctx, &req.group_id, false, &req.topics)?;
         let Some(cg) = group.consumer.as_mut() else {
             return fail(ErrorCode::GroupIdNotFound, "not a consumer group");
         };
@@ -500,23 +521,45 @@ impl Groups<'_> {
             }
             tracing::info!(group = %req.group_id, member = %member_id, "static member left temporarily");
         } else {
+            let was_consumer = cg.members.get(&member_id).is_some_and(|m| !m.is_classic());
             cg.remove_member(&member_id);
-            cg.group_epoch = cg.group_epoch.saturating_add(1);
             tracing::info!(group = %req.group_id, member = %member_id, "member left the consumer group");
+            if was_consumer && cg.downgradable(ctx.cfg) {
+                // As Kafka: the classic group takes the epoch the members know as their
+                // generation, and its rebalance moves it on.
+                group.downgrade_to_classic(ctx);
+                return Ok(left_response(req));
+            }
+            cg.group_epoch = cg.group_epoch.saturating_add(1);
             if cg.members.is_empty() {
                 group.state_since_ms = ctx.now;
             }
         }
         group.persist_consumer(ctx);
-        Ok(ConsumerGroupHeartbeatResponse {
-            error: ErrorCode::None,
-            error_message: None,
-            member_id: Some(req.member_id.clone()),
-            member_epoch: req.member_epoch,
-            heartbeat_interval_ms: 0,
-            assignment: None,
-        })
+        Ok(left_response(req))
     }
+}
+
+fn left_response(req: &ConsumerGroupHeartbeat) -> ConsumerGroupHeartbeatResponse {
+    ConsumerGroupHeartbeatResponse {
+        error: ErrorCode::None,
+        error_message: None,
+        member_id: Some(req.member_id.clone()),
+        member_epoch: req.member_epoch,
+        heartbeat_interval_ms: 0,
+        assignment: None,
+    }
+}
+
+/// A classic member talks through JoinGroup/SyncGroup/Heartbeat until it rejoins with epoch 0.
+fn not_classic(m: &ConsumerMember) -> Result<(), Failure> {
+    if m.is_classic() {
+        return fail(
+            ErrorCode::UnknownMemberId,
+            format!("Member {} uses the classic protocol.", m.id),
+        );
+    }
+    Ok(())
 }
 
 /// A member that rejoins (epoch 0) under an id the group still holds has abandoned its

@@ -7,11 +7,16 @@
 //!
 //! Files: `heartbeat` (validation, join/leave, the heartbeat transition), `reconcile` (one
 //! member's next assignment), `assignor` (uniform and range), `timers` (session and rebalance
-//! timeouts), `record` (the persisted snapshot), `describe` (ConsumerGroupDescribe and listing).
+//! timeouts), `record` (the persisted snapshot), `describe` (ConsumerGroupDescribe and listing),
+//! `classic` (JoinGroup/SyncGroup/Heartbeat/LeaveGroup from classic members of a consumer
+//! group), `migration` (online upgrade of a classic group and downgrade back).
 
 mod assignor;
+pub(crate) mod classic;
 pub(crate) mod describe;
+pub(crate) mod embedded;
 pub(crate) mod heartbeat;
+pub(crate) mod migration;
 mod reconcile;
 pub(crate) mod record;
 mod timers;
@@ -21,9 +26,11 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use bytes::Bytes;
 use uuid::Uuid;
 
 pub use assignor::ASSIGNORS;
+pub use migration::MigrationPolicy;
 
 /// Partitions per topic id. Ordered maps keep records and responses reproducible.
 pub type Assignment = BTreeMap<Uuid, BTreeSet<i32>>;
@@ -99,6 +106,22 @@ impl MemberState {
     }
 }
 
+/// What a member that speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat) told the
+/// coordinator; such members live in consumer groups during an online upgrade or downgrade.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ClassicMember {
+    pub session_timeout_ms: i32,
+    /// (protocol name, ConsumerProtocolSubscription bytes), most preferred first.
+    pub protocols: Vec<(String, Bytes)>,
+}
+
+impl ClassicMember {
+    /// The protocol the member is answered with: its most preferred one, as Kafka does.
+    pub(crate) fn protocol_name(&self) -> &str {
+        self.protocols.first().map_or("", |(n, _)| n.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ConsumerMember {
     pub id: String,
@@ -115,10 +138,16 @@ pub(crate) struct ConsumerMember {
     pub state: MemberState,
     pub assigned: Assignment,
     pub pending_revocation: Assignment,
+    /// Some for a member that uses the classic protocol.
+    pub classic: Option<ClassicMember>,
     /// Not persisted: armed from `now` when the member is loaded or heard from.
     pub session_deadline_ms: Option<i64>,
     /// Set while the member must revoke partitions; past it the member is fenced.
     pub rebalance_deadline_ms: Option<i64>,
+    /// Classic members only: a member told to rejoin must do so by then (Kafka's join timer).
+    pub join_deadline_ms: Option<i64>,
+    /// Classic members only: a member that joined must sync by then (Kafka's sync timer).
+    pub sync_deadline_ms: Option<i64>,
 }
 
 impl ConsumerMember {
@@ -138,9 +167,16 @@ impl ConsumerMember {
             state: MemberState::Stable,
             assigned: Assignment::new(),
             pending_revocation: Assignment::new(),
+            classic: None,
             session_deadline_ms: None,
             rebalance_deadline_ms: None,
+            join_deadline_ms: None,
+            sync_deadline_ms: None,
         }
+    }
+
+    pub(crate) fn is_classic(&self) -> bool {
+        self.classic.is_some()
     }
 
     /// Whether persisted fields differ (deadlines are not persisted).
@@ -148,6 +184,8 @@ impl ConsumerMember {
         let strip = |m: &ConsumerMember| ConsumerMember {
             session_deadline_ms: None,
             rebalance_deadline_ms: None,
+            join_deadline_ms: None,
+            sync_deadline_ms: None,
             ..m.clone()
         };
         strip(self) == strip(other)
@@ -157,6 +195,8 @@ impl ConsumerMember {
         self.session_deadline_ms
             .into_iter()
             .chain(self.rebalance_deadline_ms)
+            .chain(self.join_deadline_ms)
+            .chain(self.sync_deadline_ms)
             .min()
     }
 }
@@ -270,6 +310,38 @@ impl ConsumerGroup {
             }
         }
         held
+    }
+
+    /// Kafka's supportsClassicProtocols: a classic member may join if it speaks the consumer
+    /// protocol type and one of its protocols is supported by every classic member already in.
+    pub(crate) fn supports_classic(
+        &self,
+        protocol_type: &str,
+        protocols: &[(String, Bytes)],
+    ) -> bool {
+        if protocol_type != crate::group::state::CONSUMER_PROTOCOL_TYPE || protocols.is_empty() {
+            return false;
+        }
+        protocols.iter().any(|(name, _)| {
+            self.members
+                .values()
+                .filter_map(|m| m.classic.as_ref())
+                .all(|c| c.protocols.iter().any(|(n, _)| n == name))
+        })
+    }
+
+    /// Kafka's waitingOnUnreleasedPartition: some partition of the member's target is still
+    /// held by another member.
+    pub(crate) fn waiting_on_unreleased(&self, member: &ConsumerMember) -> bool {
+        let Some(target) = self.target.get(&member.id) else {
+            return false;
+        };
+        let held = self.held_by_others(&member.id);
+        target.iter().any(|(t, parts)| {
+            parts.iter().any(|p| {
+                !member.assigned.get(t).is_some_and(|a| a.contains(p)) && held.contains(&(*t, *p))
+            })
+        })
     }
 
     /// The assignor the group uses: the one most members ask for, else the configured default.

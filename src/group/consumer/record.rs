@@ -8,13 +8,19 @@
 //! id, instance id?, rack id?, client id, client host, i32 rebalance timeout, u32 count of
 //! topic names, regex?, assignor?, i32 epoch, i32 previous epoch, u8 state, then three
 //! assignments (assigned, pending revocation, target), each a u32 count of (id, u32 count of
-//! i32 partitions).
+//! i32 partitions). Version 1 adds, per member, a u8 flag and for classic members an i32
+//! session timeout and a u32 count of protocols (name, bytes metadata).
 
 use std::collections::BTreeMap;
 
-use super::{Assignment, ConsumerGroup, ConsumerMember, MemberState, TopicInfo};
+use bytes::Bytes;
+
+use super::{Assignment, ClassicMember, ConsumerGroup, ConsumerMember, MemberState, TopicInfo};
 use crate::group::codec::{Reader, Writer};
 use crate::group::error::GroupRecordError;
+
+/// The snapshot version written; 0 (without classic members) is still read.
+pub(crate) const VERSION: u16 = 1;
 
 /// What a snapshot holds; decoded and checked before anything is rebuilt from it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -50,6 +56,8 @@ pub struct ConsumerMemberData {
     pub state: u8,
     pub assigned: Assignment,
     pub pending_revocation: Assignment,
+    /// (session timeout, protocols) of a classic member.
+    pub classic: Option<(i32, Vec<(String, Bytes)>)>,
 }
 
 pub(crate) fn snapshot(cg: &ConsumerGroup, state_timestamp_ms: i64) -> ConsumerGroupValue {
@@ -81,6 +89,10 @@ pub(crate) fn snapshot(cg: &ConsumerGroup, state_timestamp_ms: i64) -> ConsumerG
                     state: m.state.code(),
                     assigned: m.assigned.clone(),
                     pending_revocation: m.pending_revocation.clone(),
+                    classic: m
+                        .classic
+                        .as_ref()
+                        .map(|c| (c.session_timeout_ms, c.protocols.clone())),
                 },
                 target: cg.target.get(&m.id).cloned().unwrap_or_default(),
             })
@@ -114,8 +126,17 @@ pub(crate) fn restore(v: &ConsumerGroupValue) -> ConsumerGroup {
             state: MemberState::from_code(d.state).unwrap_or(MemberState::Stable),
             assigned: d.assigned.clone(),
             pending_revocation: d.pending_revocation.clone(),
+            classic: d
+                .classic
+                .as_ref()
+                .map(|(session, protocols)| ClassicMember {
+                    session_timeout_ms: *session,
+                    protocols: protocols.clone(),
+                }),
             session_deadline_ms: None,
             rebalance_deadline_ms: None,
+            join_deadline_ms: None,
+            sync_deadline_ms: None,
         };
         cg.target.insert(d.id.clone(), mv.target.clone());
         cg.add_member(member);
@@ -154,6 +175,18 @@ pub(crate) fn encode(w: &mut Writer, v: &ConsumerGroupValue) {
         for a in [&m.assigned, &m.pending_revocation, &mv.target] {
             encode_assignment(w, a);
         }
+        match &m.classic {
+            None => w.u8(0),
+            Some((session, protocols)) => {
+                w.u8(1);
+                w.i32(*session);
+                w.count(protocols.len());
+                for (name, meta) in protocols {
+                    w.string(name);
+                    w.bytes(meta);
+                }
+            }
+        }
     }
 }
 
@@ -172,7 +205,10 @@ fn encode_assignment(w: &mut Writer, a: &Assignment) {
 const MIN_TOPIC_BYTES: usize = 2 + 16 + 4;
 const MIN_MEMBER_BYTES: usize = 2 + 1 + 1 + 2 + 2 + 4 + 4 + 1 + 1 + 4 + 4 + 1 + 12;
 
-pub(crate) fn decode(r: &mut Reader<'_>) -> Result<ConsumerGroupValue, GroupRecordError> {
+pub(crate) fn decode(
+    r: &mut Reader<'_>,
+    version: u16,
+) -> Result<ConsumerGroupValue, GroupRecordError> {
     let state_timestamp_ms = r.i64()?;
     let group_epoch = r.i32()?;
     let assignment_epoch = r.i32()?;
@@ -218,6 +254,11 @@ pub(crate) fn decode(r: &mut Reader<'_>) -> Result<ConsumerGroupValue, GroupReco
         let assigned = decode_assignment(r)?;
         let pending_revocation = decode_assignment(r)?;
         let target = decode_assignment(r)?;
+        let classic = if version >= 1 {
+            decode_classic(r)?
+        } else {
+            None
+        };
         members.push(ConsumerMemberValue {
             member: ConsumerMemberData {
                 id,
@@ -234,6 +275,7 @@ pub(crate) fn decode(r: &mut Reader<'_>) -> Result<ConsumerGroupValue, GroupReco
                 state,
                 assigned,
                 pending_revocation,
+                classic,
             },
             target,
         });
@@ -245,6 +287,29 @@ pub(crate) fn decode(r: &mut Reader<'_>) -> Result<ConsumerGroupValue, GroupReco
         subscription_metadata,
         members,
     })
+}
+
+type ClassicValue = Option<(i32, Vec<(String, Bytes)>)>;
+
+fn decode_classic(r: &mut Reader<'_>) -> Result<ClassicValue, GroupRecordError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => {
+            let session = r.i32()?;
+            let n = r.count("classic protocols", 2 + 4)?;
+            let mut protocols = Vec::with_capacity(n);
+            for _ in 0..n {
+                let name = r.string("protocol name")?;
+                let meta = r.bytes("protocol metadata")?;
+                protocols.push((name, meta));
+            }
+            Ok(Some((session, protocols)))
+        }
+        flag => Err(GroupRecordError::InvalidLength {
+            what: "classic member flag",
+            len: i64::from(flag),
+        }),
+    }
 }
 
 fn decode_assignment(r: &mut Reader<'_>) -> Result<Assignment, GroupRecordError> {

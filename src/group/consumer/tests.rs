@@ -14,6 +14,8 @@ use crate::group::*;
 
 const G: &str = "cg";
 
+mod migration;
+
 fn topic_id(name: &str) -> Uuid {
     let mut b = [0u8; 16];
     for (i, c) in name.bytes().enumerate().take(16) {
@@ -552,44 +554,6 @@ fn offsets_are_committed_and_fetched_with_the_member_epoch() {
     leave.member_epoch = LEAVE_EPOCH;
     sim.heartbeat_raw(leave);
     assert_eq!(commit(&mut sim, "", -1, 9), ErrorCode::None);
-}
-
-#[test]
-fn classic_members_cannot_join_a_live_consumer_group_but_take_over_an_empty_one() {
-    let mut sim = Sim::new(&[("t", 2)]);
-    let mut a = Client::new("a", &["t"]);
-    sim.heartbeat(&mut a);
-    let join = |member: &str| JoinGroup {
-        group_id: G.to_string(),
-        member_id: member.to_string(),
-        group_instance_id: None,
-        client_id: "c".into(),
-        client_host: "/h".into(),
-        protocol_type: "consumer".into(),
-        protocols: vec![("range".into(), bytes::Bytes::from_static(b"\0\0"))],
-        session_timeout_ms: 10_000,
-        rebalance_timeout_ms: 10_000,
-        require_known_member_id: false,
-        reason: None,
-    };
-    let GroupResponse::Join(r) = sim.call(GroupRequest::Join(join(""))) else {
-        panic!()
-    };
-    assert_eq!(r.error, ErrorCode::InconsistentGroupProtocol);
-    let mut leave = sim.request(&a, false);
-    leave.member_epoch = LEAVE_EPOCH;
-    sim.heartbeat_raw(leave);
-    let mut cfg_join = join("");
-    cfg_join.require_known_member_id = false;
-    sim.next_id += 1;
-    let fx = sim
-        .c
-        .handle(sim.now, sim.next_id, GroupRequest::Join(cfg_join));
-    assert!(fx
-        .persist
-        .iter()
-        .any(|r| matches!(r, GroupRecord::ConsumerGroup { value: None, .. })));
-    assert!(sim.c.groups[G].consumer.is_none());
 }
 
 #[test]

@@ -56,6 +56,7 @@ pub(super) fn join_req(member_id: &str, client: &str) -> JoinGroup {
         rebalance_timeout_ms: REBALANCE_MS,
         require_known_member_id: true,
         reason: None,
+        topics: Default::default(),
     }
 }
 

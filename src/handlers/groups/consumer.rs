@@ -142,8 +142,12 @@ pub async fn describe(ctx: RequestContext, req: ConsumerGroupDescribeRequest) ->
                                 .with_subscribed_topic_regex(opt(&m.subscribed_topic_regex))
                                 .with_assignment(named(m.assignment))
                                 .with_target_assignment(named(m.target_assignment))
-                                // v1: 1 = a member using the consumer protocol.
-                                .with_member_type(if c.version() >= 1 { 1 } else { -1 })
+                                // v1: 0 = classic protocol, 1 = consumer protocol.
+                                .with_member_type(match (c.version() >= 1, m.classic) {
+                                    (false, _) => -1,
+                                    (true, true) => 0,
+                                    (true, false) => 1,
+                                })
                         })
                         .collect();
                     DescribedGroup::default()

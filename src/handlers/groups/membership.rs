@@ -36,6 +36,7 @@ pub async fn join(ctx: RequestContext, req: JoinGroupRequest) -> Reply {
         },
         require_known_member_id: v >= 4,
         reason: req.reason.as_ref().map(|r| r.to_string()),
+        topics: ctx.broker.topic_image(),
     };
     let member_id = request.member_id.clone();
     let pending = submit(&ctx, GroupRequest::Join(request)).await;
@@ -102,6 +103,7 @@ pub async fn sync(ctx: RequestContext, req: SyncGroupRequest) -> Reply {
             .into_iter()
             .map(|a| (a.member_id.to_string(), a.assignment))
             .collect(),
+        topics: ctx.broker.topic_image(),
     };
     let pending = submit(&ctx, GroupRequest::Sync(request)).await;
     later(async move {

@@ -28,6 +28,7 @@ final class Groups {
             s.scenario("group: group.protocol=consumer (KIP-848)", this::consumerProtocol);
             s.scenario("group: KIP-848, 3 members share 6 partitions, one leaves, offsets intact", this::consumerProtocolShare);
             s.scenario("group: KIP-848 regex subscription and describeConsumerGroups", this::consumerProtocolRegex);
+            s.scenario("group: online upgrade of a live classic group and downgrade back", this::onlineMigration);
         }
     }
 
@@ -316,5 +317,65 @@ final class Groups {
             Scenarios.check(n == 50, "consumed " + n + " of 50");
             c.commitSync();
         }
+    }
+
+    /**
+     * A cooperative classic consumer owns every partition; a group.protocol=consumer member joins
+     * the live group (online upgrade: the classic member keeps consuming and hands half over),
+     * then leaves (online downgrade: the classic member takes everything back). Every record is
+     * processed once per owner change at most, and the committed offsets add up.
+     */
+    void onlineMigration() throws Exception {
+        String t = s.topic("migrate"), g = s.topic("gmigrate");
+        try (Admin a = s.admin()) { s.create(a, t, 4); }
+        produce(t, 400);
+        Set<String> seen = Collections.synchronizedSet(new HashSet<>());
+        Map<String, String> small = Map.of("max.poll.records", "10",
+                "partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
+        try (KafkaConsumer<String, String> classic = consumer(g, small)) {
+            classic.subscribe(List.of(t));
+            BooleanSupplier owns4 = () -> partitions(classic).size() == 4;
+            Scenarios.check(pollCommit(List.of(classic), seen, owns4), "classic member owns " + partitions(classic));
+            try (KafkaConsumer<String, String> modern = newProtocolConsumer(g, Map.of("max.poll.records", "10"))) {
+                modern.subscribe(List.of(t));
+                Scenarios.check(pollCommit(List.of(classic, modern), seen,
+                        () -> partitions(classic).size() == 2 && partitions(modern).size() == 2),
+                        "after upgrade " + partitions(classic) + " / " + partitions(modern));
+                try (Admin a = s.admin()) {
+                    ConsumerGroupDescription d = a.describeConsumerGroups(List.of(g)).all().get().get(g);
+                    Scenarios.check(d.type() == org.apache.kafka.common.GroupType.CONSUMER, "type " + d.type());
+                    Scenarios.check(d.members().size() == 2, "members " + d.members());
+                }
+            }
+            // The consumer-protocol member left: the group is classic again and rebalances.
+            Scenarios.check(pollCommit(List.of(classic), seen, () -> seen.size() == 400 && owns4.getAsBoolean()),
+                    "after downgrade " + partitions(classic) + ", processed " + seen.size());
+            try (Admin a = s.admin()) {
+                ConsumerGroupDescription d = a.describeConsumerGroups(List.of(g)).all().get().get(g);
+                Scenarios.check(d.type() == org.apache.kafka.common.GroupType.CLASSIC, "type " + d.type());
+            }
+        }
+        try (Admin a = s.admin()) {
+            long total = 0;
+            for (OffsetAndMetadata o : a.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get().values()) total += o.offset();
+            Scenarios.check(total == 400, "committed offsets sum to " + total);
+        }
+    }
+
+    /** Polls and commits with every consumer until `done` holds or 60 s pass. */
+    static boolean pollCommit(List<KafkaConsumer<String, String>> cs, Set<String> seen, BooleanSupplier done) {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            for (KafkaConsumer<String, String> c : cs) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(50))) seen.add(r.value());
+                try {
+                    c.commitSync();
+                } catch (RebalanceInProgressException | CommitFailedException e) {
+                    // Committed again after the rebalance; the records are re-read at worst.
+                }
+            }
+            if (done.getAsBoolean()) return true;
+        }
+        return false;
     }
 }

@@ -47,7 +47,11 @@ public final class Scenarios {
 
     interface Body { void run() throws Exception; }
 
+    /** COMPAT_ONLY=<text> runs only the scenarios whose name contains it. */
+    private static final String ONLY = System.getenv("COMPAT_ONLY");
+
     void scenario(String name, Body body) {
+        if (ONLY != null && !name.contains(ONLY)) return;
         try {
             body.run();
             passed++;
