@@ -6,8 +6,8 @@
 //! a time per log (group commit): appends that arrive while an fsync runs are covered by the next.
 
 use std::fs::{self, File};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -66,6 +66,9 @@ pub struct PartitionLog {
     /// Held by the one task running an fsync for this log.
     sync_lock: tokio::sync::Mutex<()>,
     data_advanced: Arc<Notify>,
+    /// Set for a partition created without fsyncs: its directory entries are made durable
+    /// before anything else is (`sync_new_dirs`).
+    dirs_unsynced: AtomicBool,
 }
 
 impl PartitionLog {
@@ -76,6 +79,7 @@ impl PartitionLog {
         data_advanced: Arc<Notify>,
     ) -> Result<PartitionLog, LogError> {
         let r = recovery::open(&dir, &config, now_ms)?;
+        let fresh = r.fresh;
         let log_end = r.segments.last().map(|s| s.next_offset).unwrap_or(0);
         if r.truncated_bytes > 0 {
             tracing::warn!(dir = %dir.display(), bytes = r.truncated_bytes, log_end, "recovered log after truncating its tail");
@@ -100,7 +104,19 @@ impl PartitionLog {
             log_end: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
             data_advanced,
+            dirs_unsynced: AtomicBool::new(fresh),
         })
+    }
+
+    /// Whether this new partition's directories still await their first sync.
+    pub fn dirs_unsynced(&self) -> bool {
+        self.dirs_unsynced.load(Ordering::Acquire)
+    }
+
+    /// A new partition's segment name lives in its directory, and its directory's name in the
+    /// data directory: both are synced once, before the first fsync of data counts as durable.
+    fn sync_new_dirs(&self) -> std::io::Result<()> {
+        sync_new_dirs(&self.dir, &self.dirs_unsynced)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -228,6 +244,7 @@ impl PartitionLog {
     }
 
     fn roll(&self, st: &mut State, now_ms: i64) -> Result<(), LogError> {
+        self.sync_new_dirs()?;
         self.invalidate_clean_marker(st)?;
         let active = st.active();
         active.file.sync_data()?;
@@ -259,7 +276,22 @@ impl PartitionLog {
                 }
                 (st.active().file.clone(), st.log_end)
             };
-            match tokio::task::spawn_blocking(move || file.sync_data()).await {
+            let dirs = self
+                .dirs_unsynced
+                .load(Ordering::Acquire)
+                .then(|| self.dir.clone());
+            let flag = dirs.is_some();
+            let synced = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = dirs {
+                    sync_new_dirs(&dir, &AtomicBool::new(true))?;
+                }
+                file.sync_data()
+            })
+            .await;
+            if flag && matches!(synced, Ok(Ok(()))) {
+                self.dirs_unsynced.store(false, Ordering::Release);
+            }
+            match synced {
                 Ok(Ok(())) => self.advance_durable(target),
                 Ok(Err(e)) => {
                     self.lock().offline = true;
@@ -296,7 +328,7 @@ impl PartitionLog {
             st.last_flush_ms = now_ms;
             (st.active().file.clone(), st.log_end)
         };
-        if let Err(e) = file.sync_data() {
+        if let Err(e) = self.sync_new_dirs().and_then(|()| file.sync_data()) {
             self.lock().offline = true;
             return Err(e.into());
         }
@@ -312,6 +344,7 @@ impl PartitionLog {
             return Err(LogError::Offline);
         }
         let end = st.log_end;
+        self.sync_new_dirs()?;
         let active = st.active();
         active.file.sync_data()?;
         active.write_indexes()?;
@@ -338,6 +371,8 @@ impl PartitionLog {
         }
         // Done under the lock so a roll cannot interleave and leave a partial index behind for a
         // segment that is no longer active.
+        self.sync_new_dirs()?;
+        let active = st.active();
         active.file.sync_data()?;
         active.write_indexes()?;
         let payload =
@@ -582,4 +617,17 @@ fn scan_for(
         position += len;
     }
     Ok(None)
+}
+
+/// Syncs a new partition's directory and the data directory holding it, once (`flag` cleared).
+fn sync_new_dirs(dir: &Path, flag: &AtomicBool) -> std::io::Result<()> {
+    if !flag.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    File::open(dir)?.sync_all()?;
+    if let Some(parent) = dir.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    flag.store(false, Ordering::Release);
+    Ok(())
 }

@@ -53,14 +53,21 @@ pub struct Segment {
 
 impl Segment {
     pub fn create(dir: &Path, base_offset: i64, now_ms: i64) -> std::io::Result<Segment> {
+        let seg = Segment::create_unsynced(dir, base_offset, now_ms)?;
+        // The new name must survive a crash before anything is acknowledged from it.
+        File::open(dir)?.sync_all()?;
+        Ok(seg)
+    }
+
+    /// A segment whose directory entry is not yet durable: for a brand-new partition, whose
+    /// log syncs its directories before its first data (`PartitionLog::sync_new_dirs`).
+    pub fn create_unsynced(dir: &Path, base_offset: i64, now_ms: i64) -> std::io::Result<Segment> {
         let path = dir.join(file_name(base_offset, "log"));
         let file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(&path)?;
-        // The new name must survive a crash before anything is acknowledged from it.
-        File::open(dir)?.sync_all()?;
         Ok(Segment::with_file(dir, base_offset, file, now_ms))
     }
 

@@ -530,3 +530,32 @@ fn a_checkpoint_past_the_file_falls_back_to_a_full_scan() {
     let end = log.log_end_offset();
     assert_eq!(append(&log, 1, 1).0, end.value());
 }
+
+/// A new partition is created without fsyncs; its directories are synced with its first data,
+/// and a new partition that loses its files in a crash before that opens as an empty log.
+#[tokio::test]
+async fn a_new_partition_syncs_its_directories_with_its_first_data() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("t-0");
+    let log = open(&dir, cfg(1 << 20));
+    assert!(log.dirs_unsynced());
+    let (_, last) = append(&log, 3, 5);
+    log.wait_durable(Offset(last + 1)).await.expect("durable");
+    assert!(!log.dirs_unsynced());
+    drop(log);
+    // Reopening an existing directory is a recovery, not a creation.
+    let again = open(&dir, cfg(1 << 20));
+    assert!(!again.dirs_unsynced());
+    assert_eq!(again.log_end_offset().value(), 3);
+    drop(again);
+
+    // What a power loss before the first sync can leave: the directory without its segment.
+    let lost = tmp.path().join("t-1");
+    drop(open(&lost, cfg(1 << 20)));
+    for f in log_files(&lost) {
+        fs::remove_file(f).expect("remove");
+    }
+    let reopened = open(&lost, cfg(1 << 20));
+    assert_eq!(reopened.log_end_offset().value(), 0);
+    assert_eq!(append(&reopened, 1, 5), (0, 0));
+}
