@@ -1323,6 +1323,207 @@ async fn group_scenario(side: &mut Side, run: &str) -> Vec<(String, String)> {
     );
     out.extend(consumer_group_steps(side, run, &t).await);
     out.extend(migration_steps(side, run, &t).await);
+    out.extend(static_replacement_steps(side, run, &t).await);
+    out
+}
+
+/// A classic static member takes over the instance id of the last KIP-848 member of a group
+/// whose other member is classic: Kafka turns the group back into a Stable classic group at
+/// once, the newcomer holding the replaced member's partitions.
+async fn static_replacement_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let g = format!("gdiff-replace-{run}");
+    let instance = format!("inst-{run}");
+    let modern = format!("modern-r-{run}");
+    let closed = || "connection closed".to_string();
+    let join = |member: &str, instance: Option<&str>| {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_session_timeout_ms(10_000)
+            .with_rebalance_timeout_ms(10_000)
+            .with_member_id(s(member))
+            .with_group_instance_id(instance.map(s))
+            .with_protocol_type(s("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(s("range"))
+            .with_metadata(subscription(t))])
+    };
+    let join_summary = |r: &JoinGroupResponse| {
+        format!(
+            "error {} generation {} protocol {:?}/{:?} leads {} members {}",
+            r.error_code,
+            r.generation_id,
+            r.protocol_type.as_ref().map(|x| x.to_string()),
+            r.protocol_name.as_ref().map(|x| x.to_string()),
+            !r.leader.is_empty() && r.leader == r.member_id,
+            r.members.len(),
+        )
+    };
+    let sync = |member: &str, instance: Option<&str>, generation: i32, assign: bool| {
+        let assignments = if assign {
+            vec![sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(s(member))
+                .with_assignment(assignment_bytes(t, &[0, 1]))]
+        } else {
+            Vec::new()
+        };
+        SyncGroupRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+            .with_group_instance_id(instance.map(s))
+            .with_protocol_type(Some(s("consumer")))
+            .with_protocol_name(Some(s("range")))
+            .with_assignments(assignments)
+    };
+    let sync_summary = |r: &SyncGroupResponse| {
+        format!(
+            "error {} partitions {:?}",
+            r.error_code,
+            assigned_count(&r.assignment)
+        )
+    };
+    let heartbeat = |member: &str, generation: i32| {
+        HeartbeatRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_generation_id(generation)
+            .with_member_id(s(member))
+    };
+    let hb = |epoch: i32| {
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s(&g)))
+            .with_member_id(s(&modern))
+            .with_instance_id(Some(s(&instance)))
+            .with_member_epoch(epoch)
+            .with_topic_partitions(Some(Vec::new()));
+        if epoch == 0 {
+            r.with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s(t))]))
+        } else {
+            r.with_rebalance_timeout_ms(-1)
+        }
+    };
+
+    // A classic member owning both partitions, then a static KIP-848 member: they split them.
+    let first: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join("", None)).await;
+    let classic = first.map(|r| r.member_id.to_string()).unwrap_or_default();
+    let joined: Option<JoinGroupResponse> =
+        side.call(ApiKey::JoinGroup, 9, &join(&classic, None)).await;
+    let generation = joined.map_or(-1, |r| r.generation_id);
+    let _: Option<SyncGroupResponse> = side
+        .call(
+            ApiKey::SyncGroup,
+            5,
+            &sync(&classic, None, generation, true),
+        )
+        .await;
+    let up: Option<ConsumerGroupHeartbeatResponse> =
+        side.call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(0)).await;
+    let epoch = up.map_or(0, |r| r.member_epoch);
+    let rejoined: Option<JoinGroupResponse> =
+        side.call(ApiKey::JoinGroup, 9, &join(&classic, None)).await;
+    let generation = rejoined.map_or(-1, |r| r.generation_id);
+    let _: Option<SyncGroupResponse> = side
+        .call(
+            ApiKey::SyncGroup,
+            5,
+            &sync(&classic, None, generation, false),
+        )
+        .await;
+    let taken: Option<ConsumerGroupHeartbeatResponse> = side
+        .call(ApiKey::ConsumerGroupHeartbeat, 1, &hb(epoch))
+        .await;
+    out.push((
+        "static replacement: a classic and a static KIP-848 member share the group".into(),
+        taken.map_or_else(closed, |r| {
+            format!(
+                "error {} epoch {} classic generation {generation}",
+                r.error_code, r.member_epoch
+            )
+        }),
+    ));
+
+    // The static instance restarts as a classic consumer.
+    let replaced: Option<JoinGroupResponse> = side
+        .call(ApiKey::JoinGroup, 9, &join("", Some(&instance)))
+        .await;
+    out.push((
+        "static replacement: the instance rejoins with the classic protocol".into(),
+        replaced.as_ref().map_or_else(closed, join_summary),
+    ));
+    let newcomer = replaced
+        .as_ref()
+        .map(|r| r.member_id.to_string())
+        .unwrap_or_default();
+    let new_generation = replaced.map_or(-1, |r| r.generation_id);
+    let described: Option<DescribeGroupsResponse> = side
+        .call(
+            ApiKey::DescribeGroups,
+            5,
+            &DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&g))]),
+        )
+        .await;
+    out.push((
+        "static replacement: DescribeGroups".into(),
+        described.map_or_else(closed, |r| {
+            format!(
+                "{:?}",
+                r.groups
+                    .iter()
+                    .map(|d| (
+                        d.error_code,
+                        d.group_state.to_string(),
+                        d.protocol_type.to_string(),
+                        d.protocol_data.to_string(),
+                        d.members.len()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        }),
+    ));
+    let synced: Option<SyncGroupResponse> = side
+        .call(
+            ApiKey::SyncGroup,
+            5,
+            &sync(&newcomer, Some(&instance), new_generation, false),
+        )
+        .await;
+    out.push((
+        "static replacement: the newcomer syncs".into(),
+        synced.as_ref().map_or_else(closed, sync_summary),
+    ));
+    let other: Option<HeartbeatResponse> = side
+        .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
+        .await;
+    out.push((
+        "static replacement: the other classic member's heartbeat".into(),
+        other.map_or_else(closed, |r| format!("error {}", r.error_code)),
+    ));
+    let bye: Option<LeaveGroupResponse> = side
+        .call(
+            ApiKey::LeaveGroup,
+            3,
+            &LeaveGroupRequest::default()
+                .with_group_id(GroupId(s(&g)))
+                .with_members(vec![
+                    leave_group_request::MemberIdentity::default().with_member_id(s(&classic)),
+                    leave_group_request::MemberIdentity::default()
+                        .with_member_id(s(&newcomer))
+                        .with_group_instance_id(Some(s(&instance))),
+                ]),
+        )
+        .await;
+    out.push((
+        "static replacement: both leave".into(),
+        bye.map_or_else(closed, |r| {
+            format!(
+                "error {} {:?}",
+                r.error_code,
+                r.members.iter().map(|m| m.error_code).collect::<Vec<_>>()
+            )
+        }),
+    ));
     out
 }
 

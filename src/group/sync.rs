@@ -222,7 +222,7 @@ impl Group {
                     self.state_since_ms = now;
                 }
                 if consumer_left && cg.downgradable(ctx.cfg) {
-                    self.downgrade_to_classic(ctx);
+                    self.downgrade_to_classic(ctx, true);
                 } else {
                     // The others are reassigned at a new epoch.
                     cg.group_epoch = cg.group_epoch.saturating_add(1);

@@ -134,6 +134,8 @@ impl Group {
             return Err(err(ErrorCode::InconsistentGroupProtocol));
         };
 
+        // Set when this join replaces a consumer-protocol static member (same instance id).
+        let mut replaced_consumer = false;
         // The member as it stands, and whether it is new to the group.
         let (member, is_new) = match &req.group_instance_id {
             None => match cg.members.get(&member_id) {
@@ -151,6 +153,7 @@ impl Group {
                     };
                     let target = cg.target.remove(&cur);
                     cg.remove_member(&cur);
+                    replaced_consumer = !old.is_classic();
                     let mut m = old;
                     m.id = member_id.clone();
                     m.epoch = 0;
@@ -243,7 +246,7 @@ impl Group {
         touch(&mut next, now);
         let dirty = original.as_ref().is_none_or(|o| !o.same_persisted(&next));
         let protocol_name = next.classic.as_ref().map(|c| c.protocol_name().to_string());
-        let response = JoinGroupResponse {
+        let mut response = JoinGroupResponse {
             error: ErrorCode::None,
             generation_id: next.epoch,
             protocol_type: Some(CONSUMER_PROTOCOL_TYPE.to_string()),
@@ -255,6 +258,15 @@ impl Group {
         };
         tracing::debug!(group = %group_id, member = %member_id, epoch = next.epoch, state = ?next.state, "classic join to consumer group");
         cg.add_member(next);
+        if replaced_consumer && cg.downgradable(cfg) {
+            // Kafka's downgrade by static replacement: the last consumer-protocol member was
+            // replaced by a classic one, so the group is classic again, Stable, at the epoch
+            // the members know, without a rebalance; the newcomer holds the replaced member's
+            // target.
+            self.downgrade_to_classic(ctx, false);
+            response.generation_id = self.generation;
+            return Ok(response);
+        }
         if dirty || bump {
             self.persist_consumer(ctx);
         }

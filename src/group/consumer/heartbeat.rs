@@ -527,7 +527,7 @@ impl Groups<'_> {
             if was_consumer && cg.downgradable(ctx.cfg) {
                 // As Kafka: the classic group takes the epoch the members know as their
                 // generation, and its rebalance moves it on.
-                group.downgrade_to_classic(ctx);
+                group.downgrade_to_classic(ctx, true);
                 return Ok(left_response(req));
             }
             cg.group_epoch = cg.group_epoch.saturating_add(1);

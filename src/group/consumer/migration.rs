@@ -150,10 +150,10 @@ impl Group {
         Ok(())
     }
 
-    /// Kafka's convertToClassicGroup after a member left: the classic members form a classic
-    /// group at the group epoch, holding their target assignments, and a rebalance starts (they
-    /// learn it from their next heartbeat).
-    pub(crate) fn downgrade_to_classic(&mut self, ctx: &mut Ctx<'_>) {
+    /// Kafka's convertToClassicGroup: the classic members form a classic group at the group
+    /// epoch, holding their target assignments. After a member left, a rebalance starts (they
+    /// learn it from their next heartbeat); after a static replacement, the group stays Stable.
+    pub(crate) fn downgrade_to_classic(&mut self, ctx: &mut Ctx<'_>, rebalance: bool) {
         let Some(cg) = self.consumer.take() else {
             return;
         };
@@ -203,6 +203,8 @@ impl Group {
         self.transition(GroupState::Stable, ctx.now);
         ctx.fx.persist.push(self.metadata_record());
         tracing::info!(group = %id, generation = self.generation, "consumer group downgraded to a classic group");
-        self.prepare_rebalance(ctx);
+        if rebalance {
+            self.prepare_rebalance(ctx);
+        }
     }
 }

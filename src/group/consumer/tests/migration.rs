@@ -492,3 +492,33 @@ fn classic_members_survive_a_replay_of_what_was_persisted() {
     sim.c = fresh;
     assert_eq!(sim.classic_heartbeat(&classics[0]), ErrorCode::None);
 }
+
+#[test]
+fn a_classic_static_member_replacing_the_last_consumer_member_downgrades_without_a_rebalance() {
+    let mut sim = Sim::new(&[("t", 4)]);
+    let mut s = Client::new("s", &["t"]);
+    s.instance = Some("i".into());
+    sim.heartbeat(&mut s);
+    let mut b = Classic::new("b", &["t"], false);
+    sim.classic_join(&mut b);
+    let mut consumers = vec![s];
+    let mut classics = vec![b];
+    sim.settle_mixed(&mut consumers, &mut classics);
+    let epoch = sim.group().group_epoch;
+    let target = sim.group().target["s"].clone();
+
+    // The instance restarts as a classic consumer.
+    let mut again = Classic::new("again", &["t"], false);
+    again.instance = Some("i".into());
+    let r = sim.classic_join(&mut again);
+    assert_eq!(r.error, ErrorCode::None, "{r:?}");
+    assert!(sim.c.groups[G].consumer.is_none(), "downgraded");
+    assert_eq!(sim.c.group_state(G), Some(GroupState::Stable));
+    assert_eq!(sim.c.generation(G), Some(epoch));
+    assert_eq!(r.generation_id, epoch);
+    // It gets the replaced member's partitions; the other member carries on untouched.
+    let r = sim.classic_sync(&mut again);
+    assert_eq!(r.error, ErrorCode::None);
+    assert_eq!(again.owned, target);
+    assert_eq!(sim.classic_heartbeat(&classics[0]), ErrorCode::None);
+}
