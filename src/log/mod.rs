@@ -5,6 +5,7 @@
 
 mod checkpoint;
 mod index;
+mod index_cache;
 mod partition_log;
 mod recovery;
 mod segment;

@@ -108,6 +108,15 @@ impl PartitionLog {
         })
     }
 
+    /// (segments, sealed segments, bytes of index held in memory by sealed segments).
+    #[cfg(test)]
+    pub fn index_residency(&self) -> (usize, usize, usize) {
+        let st = self.lock();
+        let sealed: Vec<_> = st.segments.iter().filter(|s| s.is_sealed()).collect();
+        let bytes = sealed.iter().map(|s| s.index_bytes()).sum();
+        (st.segments.len(), sealed.len(), bytes)
+    }
+
     /// Whether this new partition's directories still await their first sync.
     pub fn dirs_unsynced(&self) -> bool {
         self.dirs_unsynced.load(Ordering::Acquire)
@@ -222,7 +231,7 @@ impl PartitionLog {
             return Ok(());
         }
         let full = active.size as u64 + incoming > cfg.segment_bytes.min(MAX_SEGMENT_BYTES);
-        let index_full = active.index.bytes() + 12 > cfg.max_index_bytes as usize;
+        let index_full = active.index_bytes() + 12 > cfg.max_index_bytes as usize;
         let old = cfg.segment_ms >= 0 && now_ms - active.created_ms >= cfg.segment_ms;
         if full || index_full || old {
             self.roll(st, now_ms)?;
@@ -249,6 +258,7 @@ impl PartitionLog {
         let active = st.active();
         active.file.sync_data()?;
         active.write_indexes()?;
+        active.seal();
         let base = st.log_end;
         let seg = Segment::create(&self.dir, base, now_ms)?;
         st.segments.push(seg);
@@ -423,7 +433,7 @@ impl PartitionLog {
             let relative = (offset - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
             (
                 seg.file.clone(),
-                seg.index.position_for(relative),
+                seg.position_for(relative)?,
                 seg.size,
                 upper_bound.value().min(st.log_end),
             )
@@ -439,15 +449,12 @@ impl PartitionLog {
                 .iter()
                 .filter(|s| s.largest_timestamp >= ts && s.next_offset > st.log_start)
                 .map(|s| {
-                    let rel = s.index.relative_for_time(ts);
-                    (
-                        s.base_offset,
-                        s.index.position_for(rel),
-                        s.size,
-                        s.file.clone(),
-                    )
+                    let position = s
+                        .relative_for_time(ts)
+                        .and_then(|rel| s.position_for(rel))?;
+                    Ok((s.base_offset, position, s.size, s.file.clone()))
                 })
-                .collect()
+                .collect::<std::io::Result<_>>()?
         };
         let log_start = self.log_start_offset().value();
         let end = self.log_end.load(Ordering::Acquire);

@@ -118,15 +118,17 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
             (Some(end), None) => Some(end),
             _ => None,
         };
-        let loaded = match trusted_end {
-            Some(end) => {
+        let loaded = match (trusted_end, next_base) {
+            // Older segments stay on disk with their indexes; only their shapes are checked.
+            (Some(end), Some(_)) => seg.open_sealed(end)?,
+            (Some(end), None) => {
                 let largest = (-1, -1);
                 seg.load_indexes(end, largest)? && seg.size as u64 == seg.file.metadata()?.len()
             }
-            None => false,
+            _ => false,
         };
         if loaded {
-            if let Some((ts, rel)) = seg.index.times.last().copied() {
+            if let Some((ts, rel)) = seg.last_time_entry() {
                 seg.largest_timestamp = ts;
                 seg.largest_timestamp_batch = base + rel as i64;
             }
@@ -138,7 +140,7 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
                 _ => false,
             };
             if resumed {
-                if let Some((ts, rel)) = seg.index.times.last().copied() {
+                if let Some((ts, rel)) = seg.last_time_entry() {
                     seg.largest_timestamp = ts;
                     seg.largest_timestamp_batch = base + rel as i64;
                 }
@@ -157,6 +159,14 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
             }
         }
         segments.push(seg);
+    }
+    // Older segments that had to be scanned get their index files back and leave memory.
+    let sealed_count = segments.len().saturating_sub(1);
+    for seg in segments[..sealed_count].iter_mut() {
+        if !seg.is_sealed() {
+            seg.write_indexes()?;
+            seg.seal();
+        }
     }
     // An empty leading segment directly followed by nothing is fine; an empty log gets one
     // segment at its start offset.
@@ -256,7 +266,7 @@ pub fn for_each_header(
     let mut header = [0u8; HEADER_LEN];
     for seg in segments.iter().filter(|s| s.next_offset > from) {
         let relative = (from - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
-        let mut pos = seg.index.position_for(relative);
+        let mut pos = seg.position_for(relative)?;
         while seg.size.saturating_sub(pos) >= HEADER_LEN as u32 {
             use std::os::unix::fs::FileExt;
             seg.file.read_exact_at(&mut header, pos as u64)?;

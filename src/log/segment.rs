@@ -1,5 +1,7 @@
 //! One segment: a `.log` file of back-to-back v2 batches starting at `base_offset`, with its
-//! in-memory indexes. Positions are u32 because a segment never exceeds `MAX_SEGMENT_BYTES`.
+//! indexes: in memory while it is the active segment, in `.index` / `.timeindex` files (read
+//! through `index_cache`) once it is sealed. Positions are u32 because a segment never exceeds
+//! `MAX_SEGMENT_BYTES`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, IoSlice, Read, Seek, SeekFrom, Write};
@@ -8,7 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::index::SegmentIndex;
+use super::index_cache::{self, SegmentId};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+
+/// The index interval used when a sealed segment's index is rebuilt from its log (Kafka's
+/// default `index.interval.bytes`).
+const REBUILD_INDEX_INTERVAL: u32 = 4096;
 
 pub fn file_name(base: i64, ext: &str) -> String {
     format!("{base:020}.{ext}")
@@ -42,7 +49,12 @@ pub struct Segment {
     pub size: u32,
     /// One past the last offset in this segment (== base_offset when empty).
     pub next_offset: i64,
-    pub index: SegmentIndex,
+    /// The active segment's index; empty once sealed (the files hold it then).
+    index: SegmentIndex,
+    /// Rolled, or found complete with valid index files at start-up: nothing is appended any
+    /// more and lookups go through `index_cache`.
+    sealed: bool,
+    id: SegmentId,
     pub largest_timestamp: i64,
     /// Base offset of the batch holding `largest_timestamp`.
     pub largest_timestamp_batch: i64,
@@ -87,6 +99,8 @@ impl Segment {
             size: 0,
             next_offset: base_offset,
             index: SegmentIndex::default(),
+            sealed: false,
+            id: SegmentId::next(),
             largest_timestamp: -1,
             largest_timestamp_batch: -1,
             created_ms: now_ms,
@@ -96,6 +110,137 @@ impl Segment {
 
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+
+    /// The in-memory time index's last entry (none for a sealed segment, whose largest
+    /// timestamp is read when it is opened).
+    pub fn last_time_entry(&self) -> Option<(i64, u32)> {
+        self.index.times.last().copied()
+    }
+
+    /// Bytes the in-memory index would take in its files (the active segment's roll trigger).
+    pub fn index_bytes(&self) -> usize {
+        self.index.bytes()
+    }
+
+    /// The last index entry at or before `relative`: the position to scan from.
+    pub fn position_for(&self, relative: u32) -> std::io::Result<u32> {
+        self.with_index(|idx| idx.position_for(relative))
+    }
+
+    /// The relative offset to scan from for a timestamp query.
+    pub fn relative_for_time(&self, ts: i64) -> std::io::Result<u32> {
+        self.with_index(|idx| idx.relative_for_time(ts))
+    }
+
+    fn with_index<R>(&self, f: impl FnOnce(&SegmentIndex) -> R) -> std::io::Result<R> {
+        if !self.sealed {
+            return Ok(f(&self.index));
+        }
+        let idx = index_cache::get_or_load(self.id, || self.load_sealed_index())?;
+        Ok(f(&idx))
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// Marks a segment whose index files are written and durable as sealed, and frees its
+    /// in-memory index.
+    pub fn seal(&mut self) {
+        self.sealed = true;
+        self.index = SegmentIndex::default();
+        self.bytes_since_index = u32::MAX;
+    }
+
+    /// A sealed segment's index from its files, checked against the segment; rebuilt from the
+    /// `.log` (which recovery or the appends already validated) when the files are missing or
+    /// inconsistent.
+    fn load_sealed_index(&self) -> std::io::Result<SegmentIndex> {
+        let last_relative = self.relative((self.next_offset - 1).max(self.base_offset));
+        let files = (
+            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
+            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
+        );
+        if let (Ok(o), Ok(t)) = &files {
+            if let Some(idx) = SegmentIndex::decode(o, t, self.size.max(1), last_relative) {
+                return Ok(idx);
+            }
+        }
+        tracing::warn!(dir = %self.dir.display(), segment = self.base_offset, "index files missing or inconsistent; rebuilding the index from the log");
+        self.scan_index(REBUILD_INDEX_INTERVAL)
+    }
+
+    /// Builds an index by walking the batch headers of the first `size` bytes.
+    fn scan_index(&self, index_interval: u32) -> std::io::Result<SegmentIndex> {
+        let mut idx = SegmentIndex::default();
+        let mut header = [0u8; HEADER_LEN];
+        let (mut pos, mut since_entry, mut largest) = (0u32, u32::MAX, -1i64);
+        while self.size.saturating_sub(pos) >= HEADER_LEN as u32 {
+            self.file.read_exact_at(&mut header, pos as u64)?;
+            let Ok(h) = BatchHeader::parse(&header) else {
+                break;
+            };
+            let len = h.total_len() as u32;
+            if len < HEADER_LEN as u32 || len > self.size - pos {
+                break;
+            }
+            if since_entry >= index_interval {
+                idx.offsets.push((self.relative(h.base_offset), pos));
+                since_entry = 0;
+            }
+            if h.max_timestamp > largest {
+                largest = h.max_timestamp;
+                idx.times
+                    .push((h.max_timestamp, self.relative(h.base_offset)));
+            }
+            since_entry = since_entry.saturating_add(len);
+            pos += len;
+        }
+        Ok(idx)
+    }
+
+    /// Opens a segment that is complete up to `next_offset` (a later segment follows it, or the
+    /// log was stopped cleanly) as sealed, without reading its index: only the index files'
+    /// shapes and the time index's last entry are checked here; the entries themselves are
+    /// checked when a read first needs them. False when the files do not fit: the caller scans.
+    pub fn open_sealed(&mut self, next_offset: i64) -> std::io::Result<bool> {
+        let size = self.file.metadata()?.len();
+        if size > super::MAX_SEGMENT_BYTES || next_offset < self.base_offset {
+            return Ok(false);
+        }
+        let index_len =
+            |ext| fs::metadata(self.dir.join(file_name(self.base_offset, ext))).map(|m| m.len());
+        let (Ok(offsets_len), Ok(times_len)) = (index_len("index"), index_len("timeindex")) else {
+            return Ok(false);
+        };
+        if !offsets_len.is_multiple_of(8)
+            || !times_len.is_multiple_of(12)
+            || (size > 0) != (offsets_len > 0)
+        {
+            return Ok(false);
+        }
+        let last_relative = self.relative((next_offset - 1).max(self.base_offset));
+        let (mut largest, mut largest_batch) = (-1, -1);
+        if times_len > 0 {
+            let times = File::open(self.dir.join(file_name(self.base_offset, "timeindex")))?;
+            let mut last = [0u8; 12];
+            times.read_exact_at(&mut last, times_len - 12)?;
+            let mut ts = [0u8; 8];
+            ts.copy_from_slice(&last[..8]);
+            let rel = u32::from_be_bytes([last[8], last[9], last[10], last[11]]);
+            if rel > last_relative {
+                return Ok(false);
+            }
+            largest = i64::from_be_bytes(ts);
+            largest_batch = self.base_offset + rel as i64;
+        }
+        self.size = size as u32;
+        self.next_offset = next_offset;
+        self.largest_timestamp = largest;
+        self.largest_timestamp_batch = largest_batch;
+        self.seal();
+        Ok(true)
     }
 
     fn relative(&self, offset: i64) -> u32 {
@@ -112,6 +257,7 @@ impl Segment {
         index_interval: u32,
     ) -> std::io::Result<()> {
         debug_assert_eq!(header.len() + rest.len(), info.len as usize);
+        debug_assert!(!self.sealed, "append to a sealed segment");
         let mut slices = [IoSlice::new(header), IoSlice::new(rest)];
         let mut bufs: &mut [IoSlice<'_>] = &mut slices;
         let mut file: &File = &self.file;
@@ -150,6 +296,10 @@ impl Segment {
     /// `self.base_offset`), rebuilding indexes, and truncating at the first bad or incomplete
     /// batch. Returns the number of bytes cut off.
     pub fn recover(&mut self, index_interval: u32, max_batch: usize) -> std::io::Result<u64> {
+        if self.sealed {
+            index_cache::forget(self.id);
+            self.sealed = false;
+        }
         self.index = SegmentIndex::default();
         self.size = 0;
         self.next_offset = self.base_offset;
@@ -239,6 +389,12 @@ impl Segment {
     }
 
     pub fn write_indexes(&self) -> std::io::Result<()> {
+        // A sealed segment's index lives only in its files: writing the emptied in-memory one
+        // would destroy them.
+        debug_assert!(!self.sealed, "index files of a sealed segment rewritten");
+        if self.sealed {
+            return Ok(());
+        }
         for (ext, bytes) in [
             ("index", self.index.encode_offsets()),
             ("timeindex", self.index.encode_times()),
@@ -252,6 +408,7 @@ impl Segment {
     }
 
     pub fn delete_files(&self) {
+        index_cache::forget(self.id);
         for ext in ["log", "index", "timeindex"] {
             let _ = fs::remove_file(self.dir.join(file_name(self.base_offset, ext)));
         }
@@ -336,4 +493,12 @@ pub(crate) fn read_exact_uninit_at(
     }
     out.truncate(len);
     Ok(out)
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        if self.sealed {
+            index_cache::forget(self.id);
+        }
+    }
 }
