@@ -41,9 +41,21 @@ impl SegmentIndex {
         out
     }
 
-    pub fn encode_times(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.times.len() * 12);
-        for (t, o) in &self.times {
+    /// Records the largest timestamp so far, if it grew since the last entry. Called with each
+    /// offset-index entry, as Kafka does, so the time index is no denser than the offset index.
+    pub fn push_time(&mut self, ts: i64, relative: u32) {
+        if ts >= 0 && self.times.last().is_none_or(|(t, _)| ts > *t) {
+            self.times.push((ts, relative));
+        }
+    }
+
+    /// The time index file: the entries, then the segment's largest timestamp when it grew
+    /// after the last entry, so that the file's last entry always gives it.
+    pub fn encode_times(&self, largest: Option<(i64, u32)>) -> Vec<u8> {
+        let mut out = Vec::with_capacity((self.times.len() + 1) * 12);
+        let last = self.times.last().map(|(t, _)| *t);
+        let extra = largest.filter(|(t, _)| *t >= 0 && last.is_none_or(|l| *t > l));
+        for (t, o) in self.times.iter().chain(extra.iter()) {
             out.extend_from_slice(&t.to_be_bytes());
             out.extend_from_slice(&o.to_be_bytes());
         }
@@ -123,7 +135,7 @@ mod tests {
             offsets: vec![(10, 100), (20, 200)],
             times: vec![(5, 10), (9, 20)],
         };
-        let (o, t) = (idx.encode_offsets(), idx.encode_times());
+        let (o, t) = (idx.encode_offsets(), idx.encode_times(None));
         assert_eq!(SegmentIndex::decode(&o, &t, 300, 30), Some(idx.clone()));
         assert!(
             SegmentIndex::decode(&o, &t, 200, 30).is_none(),
@@ -142,5 +154,20 @@ mod tests {
             times: vec![],
         };
         assert!(SegmentIndex::decode(&swapped.encode_offsets(), &[], 300, 30).is_none());
+    }
+
+    #[test]
+    fn the_time_file_ends_with_the_largest_timestamp() {
+        let mut idx = SegmentIndex::default();
+        idx.push_time(-1, 0);
+        idx.push_time(5, 0);
+        idx.push_time(5, 3);
+        idx.push_time(4, 4);
+        assert_eq!(idx.times, vec![(5, 0)], "only growth is recorded");
+        let with_final = idx.encode_times(Some((9, 7)));
+        let decoded = SegmentIndex::decode(&[], &with_final, 100, 10).expect("valid");
+        assert_eq!(decoded.times, vec![(5, 0), (9, 7)]);
+        assert_eq!(idx.encode_times(Some((5, 0))).len(), 12, "no repeat");
+        assert_eq!(idx.encode_times(None).len(), 12);
     }
 }

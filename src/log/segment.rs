@@ -118,6 +118,16 @@ impl Segment {
         self.index.times.last().copied()
     }
 
+    /// The largest timestamp and the relative offset of its batch, once there is one.
+    fn largest(&self) -> Option<(i64, u32)> {
+        (self.largest_timestamp >= 0).then(|| {
+            (
+                self.largest_timestamp,
+                self.relative(self.largest_timestamp_batch),
+            )
+        })
+    }
+
     /// Bytes the in-memory index would take in its files (the active segment's roll trigger).
     pub fn index_bytes(&self) -> usize {
         self.index.bytes()
@@ -175,7 +185,8 @@ impl Segment {
     fn scan_index(&self, index_interval: u32) -> std::io::Result<SegmentIndex> {
         let mut idx = SegmentIndex::default();
         let mut header = [0u8; HEADER_LEN];
-        let (mut pos, mut since_entry, mut largest) = (0u32, u32::MAX, -1i64);
+        let (mut pos, mut since_entry) = (0u32, u32::MAX);
+        let mut largest = (-1i64, 0u32);
         while self.size.saturating_sub(pos) >= HEADER_LEN as u32 {
             self.file.read_exact_at(&mut header, pos as u64)?;
             let Ok(h) = BatchHeader::parse(&header) else {
@@ -185,18 +196,18 @@ impl Segment {
             if len < HEADER_LEN as u32 || len > self.size - pos {
                 break;
             }
+            if h.max_timestamp > largest.0 {
+                largest = (h.max_timestamp, self.relative(h.base_offset));
+            }
             if since_entry >= index_interval {
                 idx.offsets.push((self.relative(h.base_offset), pos));
+                idx.push_time(largest.0, largest.1);
                 since_entry = 0;
-            }
-            if h.max_timestamp > largest {
-                largest = h.max_timestamp;
-                idx.times
-                    .push((h.max_timestamp, self.relative(h.base_offset)));
             }
             since_entry = since_entry.saturating_add(len);
             pos += len;
         }
+        idx.push_time(largest.0, largest.1);
         Ok(idx)
     }
 
@@ -274,18 +285,19 @@ impl Segment {
 
     /// Updates indexes and bounds for a batch now at `position`.
     fn track(&mut self, position: u32, info: BatchInfo, index_interval: u32) {
+        if info.max_timestamp > self.largest_timestamp {
+            self.largest_timestamp = info.max_timestamp;
+            self.largest_timestamp_batch = info.base_offset;
+        }
         if self.is_empty() || self.bytes_since_index >= index_interval {
             self.index
                 .offsets
                 .push((self.relative(info.base_offset), position));
+            self.index.push_time(
+                self.largest_timestamp,
+                self.relative(self.largest_timestamp_batch),
+            );
             self.bytes_since_index = 0;
-        }
-        if info.max_timestamp > self.largest_timestamp {
-            self.largest_timestamp = info.max_timestamp;
-            self.largest_timestamp_batch = info.base_offset;
-            self.index
-                .times
-                .push((info.max_timestamp, self.relative(info.base_offset)));
         }
         self.bytes_since_index = self.bytes_since_index.saturating_add(info.len);
         self.size += info.len;
@@ -397,7 +409,7 @@ impl Segment {
         }
         for (ext, bytes) in [
             ("index", self.index.encode_offsets()),
-            ("timeindex", self.index.encode_times()),
+            ("timeindex", self.index.encode_times(self.largest())),
         ] {
             let path = self.dir.join(file_name(self.base_offset, ext));
             let mut f = File::create(&path)?;

@@ -356,6 +356,41 @@ fn damaged_entries_in_a_sealed_index_are_caught_when_read_and_rebuilt_from_the_l
 }
 
 #[test]
+fn the_time_index_is_no_denser_than_the_offset_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = || LogConfig {
+        index_interval_bytes: 1024,
+        ..cfg(1 << 20)
+    };
+    let log = open(dir.path(), sparse());
+    for i in 0..200 {
+        append(&log, 1, 1_000 + i);
+    }
+    log.flush().unwrap();
+    let bytes = |ext: &str| {
+        fs::metadata(dir.path().join(format!("{:020}.{ext}", 0)))
+            .unwrap()
+            .len()
+    };
+    let (offsets, times) = (bytes("index") / 8, bytes("timeindex") / 12);
+    assert!(offsets < 200, "sparse offset index: {offsets}");
+    assert!(
+        times <= offsets + 1,
+        "{times} time entries for {offsets} offsets"
+    );
+    // Every timestamp still finds its batch, and the largest is the file's last entry.
+    for ts in [1_000, 1_001, 1_077, 1_199] {
+        let b = log.find_batch_by_timestamp(ts).unwrap().unwrap();
+        assert_eq!(BatchHeader::parse(&b).unwrap().max_timestamp, ts);
+    }
+    drop(log);
+    let log = open(dir.path(), sparse());
+    let m = log.max_timestamp_batch().unwrap().unwrap();
+    assert_eq!(BatchHeader::parse(&m).unwrap().max_timestamp, 1_199);
+    assert!(log.find_batch_by_timestamp(1_200).unwrap().is_none());
+}
+
+#[test]
 fn timestamp_lookups() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), cfg(300));
@@ -426,6 +461,50 @@ fn high_watermark_waits_for_fsync_unless_interval_policy() {
         ..cfg(1 << 20)
     });
     assert_eq!(log.high_watermark(), Offset(2));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Timestamps in any order, any index interval, tiny segments, with and without a reopen:
+    /// a timestamp lookup returns the first batch whose max timestamp reaches it, as a scan of
+    /// every batch would.
+    #[test]
+    fn timestamp_lookups_match_a_full_scan(
+        timestamps in proptest::collection::vec(0i64..100, 1..60),
+        index_interval in 0u32..600,
+        segment_bytes in 200u64..3_000,
+        reopen in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let c = || LogConfig { index_interval_bytes: index_interval, ..cfg(segment_bytes) };
+        let mut log = open(dir.path(), c());
+        for (i, ts) in timestamps.iter().enumerate() {
+            append(&log, 1 + i % 3, *ts);
+        }
+        if reopen {
+            log.flush().unwrap();
+            drop(log);
+            log = open(dir.path(), c());
+        }
+        let mut bases = Vec::new();
+        let mut next = 0;
+        for i in 0..timestamps.len() {
+            bases.push(next);
+            next += 1 + (i % 3) as i64;
+        }
+        for target in 0..105 {
+            let expected = timestamps.iter().position(|t| *t >= target).map(|i| bases[i]);
+            let got = log
+                .find_batch_by_timestamp(target)
+                .unwrap()
+                .map(|b| BatchHeader::parse(&b).unwrap().base_offset);
+            prop_assert_eq!(got, expected, "target {}", target);
+        }
+        let max = *timestamps.iter().max().unwrap();
+        let m = log.max_timestamp_batch().unwrap().unwrap();
+        prop_assert_eq!(BatchHeader::parse(&m).unwrap().max_timestamp, max);
+    }
 }
 
 proptest! {
