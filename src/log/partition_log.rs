@@ -17,7 +17,7 @@ use super::checkpoint;
 use super::recovery::{
     self, CLEAN_SHUTDOWN_FILE, EPOCHS_FILE, LOG_START_FILE, RECOVERY_POINT_FILE,
 };
-use super::segment::{BatchInfo, Segment};
+use super::segment::{BatchInfo, Locate, Segment};
 use super::{AppendOutcome, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
 use crate::producer::{ProducerStateManager, SequenceCheck};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN};
@@ -433,32 +433,29 @@ impl PartitionLog {
             let relative = (offset - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
             (
                 seg.file.clone(),
-                seg.position_for(relative)?,
+                seg.locate(relative),
                 seg.size,
                 upper_bound.value().min(st.log_end),
             )
         };
+        let position = position.resolve()?;
         let out = Segment::read_batches(&file, position, size, offset, max_bytes, bound, true)?;
         Ok(Bytes::from(out))
     }
 
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>, LogError> {
-        let candidates: Vec<(i64, u32, u32, Arc<std::fs::File>)> = {
+        let candidates: Vec<(i64, Locate, u32, Arc<std::fs::File>)> = {
             let st = self.lock();
             st.segments
                 .iter()
                 .filter(|s| s.largest_timestamp >= ts && s.next_offset > st.log_start)
-                .map(|s| {
-                    let position = s
-                        .relative_for_time(ts)
-                        .and_then(|rel| s.position_for(rel))?;
-                    Ok((s.base_offset, position, s.size, s.file.clone()))
-                })
-                .collect::<std::io::Result<_>>()?
+                .map(|s| (s.base_offset, s.locate_time(ts), s.size, s.file.clone()))
+                .collect()
         };
         let log_start = self.log_start_offset().value();
         let end = self.log_end.load(Ordering::Acquire);
         for (_, position, size, file) in candidates {
+            let position = position.resolve()?;
             if let Some(b) = scan_for(&file, position, size, |h| {
                 h.max_timestamp >= ts && h.last_offset() >= log_start
             })? {

@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, IoSlice, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::index::SegmentIndex;
@@ -43,7 +43,7 @@ impl BatchInfo {
 
 pub struct Segment {
     pub base_offset: i64,
-    dir: PathBuf,
+    dir: Arc<Path>,
     pub file: Arc<File>,
     /// Bytes of complete batches in the file.
     pub size: u32,
@@ -94,7 +94,7 @@ impl Segment {
     fn with_file(dir: &Path, base_offset: i64, file: File, now_ms: i64) -> Segment {
         Segment {
             base_offset,
-            dir: dir.to_path_buf(),
+            dir: Arc::from(dir),
             file: Arc::new(file),
             size: 0,
             next_offset: base_offset,
@@ -135,20 +135,36 @@ impl Segment {
 
     /// The last index entry at or before `relative`: the position to scan from.
     pub fn position_for(&self, relative: u32) -> std::io::Result<u32> {
-        self.with_index(|idx| idx.position_for(relative))
+        self.locate(relative).resolve()
     }
 
-    /// The relative offset to scan from for a timestamp query.
-    pub fn relative_for_time(&self, ts: i64) -> std::io::Result<u32> {
-        self.with_index(|idx| idx.relative_for_time(ts))
-    }
-
-    fn with_index<R>(&self, f: impl FnOnce(&SegmentIndex) -> R) -> std::io::Result<R> {
-        if !self.sealed {
-            return Ok(f(&self.index));
+    /// Where to start scanning for `relative`: resolved at once from an in-memory index, or
+    /// handed back for a sealed segment so that the caller can resolve it after releasing the
+    /// log lock (a miss reads the index files, or rebuilds the index from the whole log).
+    pub fn locate(&self, relative: u32) -> Locate {
+        match self.sealed_index() {
+            Some(sealed) => Locate::Offset(sealed, relative),
+            None => Locate::At(self.index.position_for(relative)),
         }
-        let idx = index_cache::get_or_load(self.id, || self.load_sealed_index())?;
-        Ok(f(&idx))
+    }
+
+    /// Like [`Segment::locate`], for the first batch that may reach timestamp `ts`.
+    pub fn locate_time(&self, ts: i64) -> Locate {
+        match self.sealed_index() {
+            Some(sealed) => Locate::Time(sealed, ts),
+            None => Locate::At(self.index.position_for(self.index.relative_for_time(ts))),
+        }
+    }
+
+    fn sealed_index(&self) -> Option<SealedIndex> {
+        self.sealed.then(|| SealedIndex {
+            id: self.id,
+            dir: self.dir.clone(),
+            base_offset: self.base_offset,
+            size: self.size,
+            next_offset: self.next_offset,
+            file: self.file.clone(),
+        })
     }
 
     pub fn is_sealed(&self) -> bool {
@@ -161,54 +177,6 @@ impl Segment {
         self.sealed = true;
         self.index = SegmentIndex::default();
         self.bytes_since_index = u32::MAX;
-    }
-
-    /// A sealed segment's index from its files, checked against the segment; rebuilt from the
-    /// `.log` (which recovery or the appends already validated) when the files are missing or
-    /// inconsistent.
-    fn load_sealed_index(&self) -> std::io::Result<SegmentIndex> {
-        let last_relative = self.relative((self.next_offset - 1).max(self.base_offset));
-        let files = (
-            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
-            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
-        );
-        if let (Ok(o), Ok(t)) = &files {
-            if let Some(idx) = SegmentIndex::decode(o, t, self.size.max(1), last_relative) {
-                return Ok(idx);
-            }
-        }
-        tracing::warn!(dir = %self.dir.display(), segment = self.base_offset, "index files missing or inconsistent; rebuilding the index from the log");
-        self.scan_index(REBUILD_INDEX_INTERVAL)
-    }
-
-    /// Builds an index by walking the batch headers of the first `size` bytes.
-    fn scan_index(&self, index_interval: u32) -> std::io::Result<SegmentIndex> {
-        let mut idx = SegmentIndex::default();
-        let mut header = [0u8; HEADER_LEN];
-        let (mut pos, mut since_entry) = (0u32, u32::MAX);
-        let mut largest = (-1i64, 0u32);
-        while self.size.saturating_sub(pos) >= HEADER_LEN as u32 {
-            self.file.read_exact_at(&mut header, pos as u64)?;
-            let Ok(h) = BatchHeader::parse(&header) else {
-                break;
-            };
-            let len = h.total_len() as u32;
-            if len < HEADER_LEN as u32 || len > self.size - pos {
-                break;
-            }
-            if h.max_timestamp > largest.0 {
-                largest = (h.max_timestamp, self.relative(h.base_offset));
-            }
-            if since_entry >= index_interval {
-                idx.offsets.push((self.relative(h.base_offset), pos));
-                idx.push_time(largest.0, largest.1);
-                since_entry = 0;
-            }
-            since_entry = since_entry.saturating_add(len);
-            pos += len;
-        }
-        idx.push_time(largest.0, largest.1);
-        Ok(idx)
     }
 
     /// Opens a segment that is complete up to `next_offset` (a later segment follows it, or the
@@ -512,5 +480,92 @@ impl Drop for Segment {
         if self.sealed {
             index_cache::forget(self.id);
         }
+    }
+}
+
+/// A scan start that may still need a sealed segment's index.
+pub enum Locate {
+    At(u32),
+    Offset(SealedIndex, u32),
+    Time(SealedIndex, i64),
+}
+
+impl Locate {
+    pub fn resolve(self) -> std::io::Result<u32> {
+        match self {
+            Locate::At(position) => Ok(position),
+            Locate::Offset(sealed, relative) => Ok(sealed.get()?.position_for(relative)),
+            Locate::Time(sealed, ts) => {
+                let idx = sealed.get()?;
+                Ok(idx.position_for(idx.relative_for_time(ts)))
+            }
+        }
+    }
+}
+
+/// What a lookup in a sealed segment's index needs, copied out from under the log lock.
+pub struct SealedIndex {
+    id: SegmentId,
+    dir: Arc<Path>,
+    base_offset: i64,
+    size: u32,
+    next_offset: i64,
+    file: Arc<File>,
+}
+
+impl SealedIndex {
+    fn get(&self) -> std::io::Result<Arc<SegmentIndex>> {
+        index_cache::get_or_load(self.id, || self.load())
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// The index from its files, checked against the segment; rebuilt from the `.log` (which
+    /// recovery or the appends already validated) when the files are missing or inconsistent.
+    fn load(&self) -> std::io::Result<SegmentIndex> {
+        let last_relative = self.relative((self.next_offset - 1).max(self.base_offset));
+        let files = (
+            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
+            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
+        );
+        if let (Ok(o), Ok(t)) = &files {
+            if let Some(idx) = SegmentIndex::decode(o, t, self.size.max(1), last_relative) {
+                return Ok(idx);
+            }
+        }
+        tracing::warn!(dir = %self.dir.display(), segment = self.base_offset, "index files missing or inconsistent; rebuilding the index from the log");
+        self.scan(REBUILD_INDEX_INTERVAL)
+    }
+
+    /// Builds an index by walking the batch headers of the first `size` bytes.
+    fn scan(&self, index_interval: u32) -> std::io::Result<SegmentIndex> {
+        let mut idx = SegmentIndex::default();
+        let mut header = [0u8; HEADER_LEN];
+        let (mut pos, mut since_entry) = (0u32, u32::MAX);
+        let mut largest = (-1i64, 0u32);
+        while self.size.saturating_sub(pos) >= HEADER_LEN as u32 {
+            self.file.read_exact_at(&mut header, pos as u64)?;
+            let Ok(h) = BatchHeader::parse(&header) else {
+                break;
+            };
+            let len = h.total_len() as u32;
+            if len < HEADER_LEN as u32 || len > self.size - pos {
+                break;
+            }
+            if h.max_timestamp > largest.0 {
+                largest = (h.max_timestamp, self.relative(h.base_offset));
+            }
+            if since_entry >= index_interval {
+                idx.offsets.push((self.relative(h.base_offset), pos));
+                idx.push_time(largest.0, largest.1);
+                since_entry = 0;
+            }
+            since_entry = since_entry.saturating_add(len);
+            pos += len;
+        }
+        idx.push_time(largest.0, largest.1);
+        Ok(idx)
     }
 }
