@@ -528,8 +528,11 @@ Durability differs by default, so Strata is shown both ways:
   the remaining fix. Earlier versions also copied batches into the response buffer (removing that
   took catch-up from 0.54x to 0.76x of Kafka in one run) and zeroed every read buffer first (see
   the profile below).
-- franz-go end-to-end p50 is about 0.12 ms slower on Strata (0.83 vs 0.72 ms in the last run); the
-  tails (p99, p99.9) are far lower.
+- franz-go end-to-end p50 is slower on Strata ({results[2].get('lg_e2e_p50_ms')} ms page-cache and
+  {results[1].get('lg_e2e_p50_ms')} ms fsync vs {kafka.get('lg_e2e_p50_ms')} ms in this run; 0.12 ms slower in an earlier
+  one) while its p99.9 is lower. Not yet profiled: the path from an append to a waiting fetch
+  crosses a broker-wide wake-up, a re-read of every partition in the fetch, and a spawned task
+  per response.
 - Kafka's end-to-end tool reports whole milliseconds, hence p50 values of 0 or 1.
 - The JVM producer tool's first second (metadata, producer id, JIT, then a burst to catch up with
   the requested rate) shows latencies of 300 ms and more against either broker; the 20 MB/s run
