@@ -1336,60 +1336,11 @@ async fn static_replacement_steps(side: &mut Side, run: &str, t: &str) -> Vec<(S
     let instance = format!("inst-{run}");
     let modern = format!("modern-r-{run}");
     let closed = || "connection closed".to_string();
-    let join = |member: &str, instance: Option<&str>| {
-        JoinGroupRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_session_timeout_ms(10_000)
-            .with_rebalance_timeout_ms(10_000)
-            .with_member_id(s(member))
-            .with_group_instance_id(instance.map(s))
-            .with_protocol_type(s("consumer"))
-            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
-            )
-            .with_name(s("range"))
-            .with_metadata(subscription(t))])
-    };
-    let join_summary = |r: &JoinGroupResponse| {
-        format!(
-            "error {} generation {} protocol {:?}/{:?} leads {} members {}",
-            r.error_code,
-            r.generation_id,
-            r.protocol_type.as_ref().map(|x| x.to_string()),
-            r.protocol_name.as_ref().map(|x| x.to_string()),
-            !r.leader.is_empty() && r.leader == r.member_id,
-            r.members.len(),
-        )
-    };
+    let join = |member: &str, instance: Option<&str>| classic_join(&g, t, member, instance);
     let sync = |member: &str, instance: Option<&str>, generation: i32, assign: bool| {
-        let assignments = if assign {
-            vec![sync_group_request::SyncGroupRequestAssignment::default()
-                .with_member_id(s(member))
-                .with_assignment(assignment_bytes(t, &[0, 1]))]
-        } else {
-            Vec::new()
-        };
-        SyncGroupRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_generation_id(generation)
-            .with_member_id(s(member))
-            .with_group_instance_id(instance.map(s))
-            .with_protocol_type(Some(s("consumer")))
-            .with_protocol_name(Some(s("range")))
-            .with_assignments(assignments)
+        classic_sync(&g, t, member, instance, generation, assign)
     };
-    let sync_summary = |r: &SyncGroupResponse| {
-        format!(
-            "error {} partitions {:?}",
-            r.error_code,
-            assigned_count(&r.assignment)
-        )
-    };
-    let heartbeat = |member: &str, generation: i32| {
-        HeartbeatRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_generation_id(generation)
-            .with_member_id(s(member))
-    };
+    let heartbeat = |member: &str, generation: i32| classic_heartbeat(&g, member, generation);
     let hb = |epoch: i32| {
         let r = ConsumerGroupHeartbeatRequest::default()
             .with_group_id(GroupId(s(&g)))
@@ -1450,7 +1401,7 @@ async fn static_replacement_steps(side: &mut Side, run: &str, t: &str) -> Vec<(S
         .await;
     out.push((
         "static replacement: the instance rejoins with the classic protocol".into(),
-        replaced.as_ref().map_or_else(closed, join_summary),
+        replaced.as_ref().map_or_else(closed, classic_join_summary),
     ));
     let newcomer = replaced
         .as_ref()
@@ -1491,7 +1442,7 @@ async fn static_replacement_steps(side: &mut Side, run: &str, t: &str) -> Vec<(S
         .await;
     out.push((
         "static replacement: the newcomer syncs".into(),
-        synced.as_ref().map_or_else(closed, sync_summary),
+        synced.as_ref().map_or_else(closed, classic_sync_summary),
     ));
     let other: Option<HeartbeatResponse> = side
         .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
@@ -1556,6 +1507,74 @@ fn assigned_count(raw: &[u8]) -> Option<usize> {
     )
 }
 
+/// A classic JoinGroup for the range protocol, subscribed to `t`.
+fn classic_join(g: &str, t: &str, member: &str, instance: Option<&str>) -> JoinGroupRequest {
+    JoinGroupRequest::default()
+        .with_group_id(GroupId(s(g)))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_member_id(s(member))
+        .with_group_instance_id(instance.map(s))
+        .with_protocol_type(s("consumer"))
+        .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+        )
+        .with_name(s("range"))
+        .with_metadata(subscription(t))])
+}
+
+fn classic_join_summary(r: &JoinGroupResponse) -> String {
+    format!(
+        "error {} generation {} protocol {:?}/{:?} leads {} members {}",
+        r.error_code,
+        r.generation_id,
+        r.protocol_type.as_ref().map(|x| x.to_string()),
+        r.protocol_name.as_ref().map(|x| x.to_string()),
+        !r.leader.is_empty() && r.leader == r.member_id,
+        r.members.len(),
+    )
+}
+
+/// A classic SyncGroup; with `assign`, the member gives itself both partitions of `t`.
+fn classic_sync(
+    g: &str,
+    t: &str,
+    member: &str,
+    instance: Option<&str>,
+    generation: i32,
+    assign: bool,
+) -> SyncGroupRequest {
+    let assignments = if assign {
+        vec![sync_group_request::SyncGroupRequestAssignment::default()
+            .with_member_id(s(member))
+            .with_assignment(assignment_bytes(t, &[0, 1]))]
+    } else {
+        Vec::new()
+    };
+    SyncGroupRequest::default()
+        .with_group_id(GroupId(s(g)))
+        .with_generation_id(generation)
+        .with_member_id(s(member))
+        .with_group_instance_id(instance.map(s))
+        .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s("range")))
+        .with_assignments(assignments)
+}
+
+fn classic_sync_summary(r: &SyncGroupResponse) -> String {
+    format!(
+        "error {} partitions {:?}",
+        r.error_code,
+        assigned_count(&r.assignment)
+    )
+}
+
+fn classic_heartbeat(g: &str, member: &str, generation: i32) -> HeartbeatRequest {
+    HeartbeatRequest::default()
+        .with_group_id(GroupId(s(g)))
+        .with_generation_id(generation)
+        .with_member_id(s(member))
+}
+
 /// Online migration (Kafka 4.x): a classic member owns both partitions; a KIP-848 member joins
 /// the live group, which becomes a consumer group; the classic member is told to rejoin, gets
 /// its share through JoinGroup/SyncGroup and commits with its generation; the KIP-848 member
@@ -1565,58 +1584,11 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
     let g = format!("gdiff-migrate-{run}");
     let modern = format!("modern-{run}");
     let closed = || "connection closed".to_string();
-    let join = |member: &str| {
-        JoinGroupRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_session_timeout_ms(10_000)
-            .with_rebalance_timeout_ms(10_000)
-            .with_member_id(s(member))
-            .with_protocol_type(s("consumer"))
-            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
-            )
-            .with_name(s("range"))
-            .with_metadata(subscription(t))])
-    };
-    let join_summary = |r: &JoinGroupResponse| {
-        format!(
-            "error {} generation {} protocol {:?}/{:?} leads {} members {}",
-            r.error_code,
-            r.generation_id,
-            r.protocol_type.as_ref().map(|x| x.to_string()),
-            r.protocol_name.as_ref().map(|x| x.to_string()),
-            !r.leader.is_empty() && r.leader == r.member_id,
-            r.members.len(),
-        )
-    };
+    let join = |member: &str| classic_join(&g, t, member, None);
     let sync = |member: &str, generation: i32, assign: bool| {
-        let assignments = if assign {
-            vec![sync_group_request::SyncGroupRequestAssignment::default()
-                .with_member_id(s(member))
-                .with_assignment(assignment_bytes(t, &[0, 1]))]
-        } else {
-            Vec::new()
-        };
-        SyncGroupRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_generation_id(generation)
-            .with_member_id(s(member))
-            .with_protocol_type(Some(s("consumer")))
-            .with_protocol_name(Some(s("range")))
-            .with_assignments(assignments)
+        classic_sync(&g, t, member, None, generation, assign)
     };
-    let sync_summary = |r: &SyncGroupResponse| {
-        format!(
-            "error {} partitions {:?}",
-            r.error_code,
-            assigned_count(&r.assignment)
-        )
-    };
-    let heartbeat = |member: &str, generation: i32| {
-        HeartbeatRequest::default()
-            .with_group_id(GroupId(s(&g)))
-            .with_generation_id(generation)
-            .with_member_id(s(member))
-    };
+    let heartbeat = |member: &str, generation: i32| classic_heartbeat(&g, member, generation);
     let hb = |epoch: i32, full: bool| {
         let r = ConsumerGroupHeartbeatRequest::default()
             .with_group_id(GroupId(s(&g)))
@@ -1664,7 +1636,7 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
     let joined: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
     out.push((
         "migration: classic member joins".into(),
-        joined.as_ref().map_or_else(closed, join_summary),
+        joined.as_ref().map_or_else(closed, classic_join_summary),
     ));
     let generation = joined.map_or(-1, |r| r.generation_id);
     let synced: Option<SyncGroupResponse> = side
@@ -1672,7 +1644,7 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
         .await;
     out.push((
         "migration: classic leader syncs both partitions".into(),
-        synced.as_ref().map_or_else(closed, sync_summary),
+        synced.as_ref().map_or_else(closed, classic_sync_summary),
     ));
 
     // The KIP-848 member joins the live classic group.
@@ -1696,13 +1668,15 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
         .await;
     out.push((
         "migration: classic sync with a wrong generation".into(),
-        stale_sync.as_ref().map_or_else(closed, sync_summary),
+        stale_sync
+            .as_ref()
+            .map_or_else(closed, classic_sync_summary),
     ));
     let rejoined: Option<JoinGroupResponse> =
         side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
     out.push((
         "migration: classic member rejoins the consumer group".into(),
-        rejoined.as_ref().map_or_else(closed, join_summary),
+        rejoined.as_ref().map_or_else(closed, classic_join_summary),
     ));
     let generation = rejoined.map_or(-1, |r| r.generation_id);
     let resynced: Option<SyncGroupResponse> = side
@@ -1710,7 +1684,7 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
         .await;
     out.push((
         "migration: classic member syncs its share".into(),
-        resynced.as_ref().map_or_else(closed, sync_summary),
+        resynced.as_ref().map_or_else(closed, classic_sync_summary),
     ));
     let steady: Option<HeartbeatResponse> = side
         .call(ApiKey::Heartbeat, 4, &heartbeat(&classic, generation))
@@ -1829,7 +1803,7 @@ async fn migration_steps(side: &mut Side, run: &str, t: &str) -> Vec<(String, St
     let last: Option<JoinGroupResponse> = side.call(ApiKey::JoinGroup, 9, &join(&classic)).await;
     out.push((
         "migration: classic member rejoins the classic group".into(),
-        last.as_ref().map_or_else(closed, join_summary),
+        last.as_ref().map_or_else(closed, classic_join_summary),
     ));
     let bye: Option<LeaveGroupResponse> = side
         .call(

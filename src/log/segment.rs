@@ -17,6 +17,20 @@ use crate::record::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 /// default `index.interval.bytes`).
 const REBUILD_INDEX_INTERVAL: u32 = 4096;
 
+/// The `.index` / `.timeindex` files of the segment at `base` holding `size` bytes up to
+/// `next_offset`, when both are there and consistent with it.
+fn read_index_files(dir: &Path, base: i64, size: u32, next_offset: i64) -> Option<SegmentIndex> {
+    let offsets = fs::read(dir.join(file_name(base, "index"))).ok()?;
+    let times = fs::read(dir.join(file_name(base, "timeindex"))).ok()?;
+    let last_relative = relative_to(base, (next_offset - 1).max(base));
+    SegmentIndex::decode(&offsets, &times, size.max(1), last_relative)
+}
+
+/// `offset` relative to a segment's base offset, as its indexes store it.
+fn relative_to(base: i64, offset: i64) -> u32 {
+    (offset - base).clamp(0, u32::MAX as i64) as u32
+}
+
 pub fn file_name(base: i64, ext: &str) -> String {
     format!("{base:020}.{ext}")
 }
@@ -223,7 +237,7 @@ impl Segment {
     }
 
     fn relative(&self, offset: i64) -> u32 {
-        (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32
+        relative_to(self.base_offset, offset)
     }
 
     /// Writes one batch: the rewritten header, then the producer's bytes after it, with one
@@ -347,14 +361,7 @@ impl Segment {
         if size > super::MAX_SEGMENT_BYTES || size > self.file.metadata()?.len() {
             return Ok(false);
         }
-        let (Ok(o), Ok(t)) = (
-            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
-            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
-        ) else {
-            return Ok(false);
-        };
-        let last_relative = self.relative((next_offset - 1).max(self.base_offset));
-        match SegmentIndex::decode(&o, &t, (size as u32).max(1), last_relative) {
+        match read_index_files(&self.dir, self.base_offset, size as u32, next_offset) {
             Some(idx) => {
                 self.index = idx;
                 self.size = size as u32;
@@ -519,21 +526,16 @@ impl SealedIndex {
     }
 
     fn relative(&self, offset: i64) -> u32 {
-        (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32
+        relative_to(self.base_offset, offset)
     }
 
     /// The index from its files, checked against the segment; rebuilt from the `.log` (which
     /// recovery or the appends already validated) when the files are missing or inconsistent.
     fn load(&self) -> std::io::Result<SegmentIndex> {
-        let last_relative = self.relative((self.next_offset - 1).max(self.base_offset));
-        let files = (
-            fs::read(self.dir.join(file_name(self.base_offset, "index"))),
-            fs::read(self.dir.join(file_name(self.base_offset, "timeindex"))),
-        );
-        if let (Ok(o), Ok(t)) = &files {
-            if let Some(idx) = SegmentIndex::decode(o, t, self.size.max(1), last_relative) {
-                return Ok(idx);
-            }
+        if let Some(idx) =
+            read_index_files(&self.dir, self.base_offset, self.size, self.next_offset)
+        {
+            return Ok(idx);
         }
         tracing::warn!(dir = %self.dir.display(), segment = self.base_offset, "index files missing or inconsistent; rebuilding the index from the log");
         self.scan(REBUILD_INDEX_INTERVAL)

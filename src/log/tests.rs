@@ -191,16 +191,20 @@ fn corrupt_byte_in_the_middle_cuts_from_that_batch() {
     assert_eq!(log.log_end_offset(), Offset(4));
 }
 
+/// A log of 60 records in 30 batches over several 400-byte segments, stopped cleanly.
+fn rolled_log() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(400));
+    for i in 0..30 {
+        append(&log, 2, i);
+    }
+    log.flush().unwrap();
+    dir
+}
+
 #[test]
 fn lost_or_damaged_indexes_are_rebuilt() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let log = open(dir.path(), cfg(400));
-        for i in 0..30 {
-            append(&log, 2, i);
-        }
-        log.flush().unwrap();
-    }
+    let dir = rolled_log();
     for entry in fs::read_dir(dir.path()).unwrap() {
         let p = entry.unwrap().path();
         match p.extension().and_then(|e| e.to_str()) {
@@ -333,14 +337,7 @@ fn rolled_segments_keep_their_indexes_on_disk_only() {
 
 #[test]
 fn damaged_entries_in_a_sealed_index_are_caught_when_read_and_rebuilt_from_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let log = open(dir.path(), cfg(400));
-        for i in 0..30 {
-            append(&log, 2, i);
-        }
-        log.flush().unwrap();
-    }
+    let dir = rolled_log();
     // Same lengths, so the shape checks at start-up pass; the entries point past the segment
     // and go backwards.
     for entry in fs::read_dir(dir.path()).unwrap() {
