@@ -72,7 +72,7 @@ pub fn partition_dir(data_dir: &Path, tp: &TopicPartition) -> PathBuf {
 pub fn log_config(c: &TopicConfig) -> LogConfig {
     // Kafka's "never force a flush" default is Long.MAX_VALUE for both settings. Strata's default
     // is stronger: fsync before acknowledging. Setting either key asks for Kafka's interval policy.
-    let flush = if c.flush_messages == i64::MAX && c.flush_ms == i64::MAX {
+    let flush = if c.fsync_every_append() {
         FlushPolicy::EveryAppend
     } else {
         FlushPolicy::Interval {

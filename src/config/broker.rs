@@ -255,9 +255,14 @@ impl BrokerConfig {
     pub(crate) fn resolve_dynamic(&mut self) -> Result<(), ConfigError> {
         let mut t = TopicConfig::default();
         for tk in TOPIC_KEYS {
-            if let Some((name, raw, _)) = self.resolve_synonym(tk) {
+            if let Some((name, raw, source)) = self.resolve_synonym(tk) {
                 let parsed = self.convert_synonym(tk, name, &raw)?;
+                let configured = t.flush_configured;
                 t.set_field(tk.def.name, &parsed);
+                // Kafka's defaults are applied too; only a configured flush key changes policy.
+                if source == ConfigSource::Default {
+                    t.flush_configured = configured;
+                }
             }
         }
         self.message_max_bytes = t.max_message_bytes;

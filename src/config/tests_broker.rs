@@ -206,6 +206,13 @@ fn roll_and_flush_synonyms() {
     assert!(!props("log.flush.interval.messages=1")
         .log_defaults
         .fsync_every_append());
+    // Spelling out Kafka's default is still asking for Kafka's page-cache policy.
+    assert!(!props("log.flush.interval.ms=9223372036854775807")
+        .log_defaults
+        .fsync_every_append());
+    assert!(props("log.retention.hours=1")
+        .log_defaults
+        .fsync_every_append());
 }
 
 #[test]

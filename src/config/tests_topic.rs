@@ -106,6 +106,10 @@ fn effective_layers_overrides_over_broker_defaults() {
     assert!(!t.fsync_every_append());
     o.remove("retention.ms");
     assert_eq!(o.effective(&b).retention_ms, 86_400_000);
+    o.remove("flush.messages");
+    assert!(o.effective(&b).fsync_every_append());
+    o.set("flush.ms", "9223372036854775807").unwrap();
+    assert!(!o.effective(&b).fsync_every_append());
 }
 
 #[test]

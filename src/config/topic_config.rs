@@ -91,8 +91,9 @@ impl CleanupPolicy {
 /// Every topic config Kafka 4.x describes. Times are milliseconds and sizes bytes, as in Kafka;
 /// `i64::MAX` keeps Kafka's meaning of "never".
 ///
-/// `flush_messages` and `flush_ms` default to `i64::MAX` as in Kafka; Strata reads that pair
-/// (see [`TopicConfig::fsync_every_append`]) as "fsync every append before acknowledging".
+/// `flush_messages` and `flush_ms` default to `i64::MAX` as in Kafka. While neither is configured
+/// (see [`TopicConfig::fsync_every_append`]) Strata fsyncs every append before acknowledging;
+/// configuring either, to any value including Kafka's default, asks for Kafka's interval policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicConfig {
     pub cleanup_policy: CleanupPolicy,
@@ -104,6 +105,9 @@ pub struct TopicConfig {
     pub file_delete_delay_ms: i64,
     pub flush_messages: i64,
     pub flush_ms: i64,
+    /// Set when `flush.messages` or `flush.ms` was configured at the broker or topic level,
+    /// whatever the value.
+    pub flush_configured: bool,
     pub follower_replication_throttled_replicas: Vec<String>,
     pub index_interval_bytes: i32,
     pub leader_replication_throttled_replicas: Vec<String>,
@@ -149,6 +153,7 @@ impl Default for TopicConfig {
             file_delete_delay_ms: 60_000,
             flush_messages: i64::MAX,
             flush_ms: i64::MAX,
+            flush_configured: false,
             follower_replication_throttled_replicas: Vec::new(),
             index_interval_bytes: 4096,
             leader_replication_throttled_replicas: Vec::new(),
@@ -196,8 +201,10 @@ fn list(p: &Parsed) -> Vec<String> {
 impl TopicConfig {
     /// True when neither flush setting was configured: Strata then fsyncs every append before
     /// acknowledging it, which is stronger than Kafka's default of leaving flushing to the OS.
+    /// A value equal to Kafka's default still counts as configured: a server.properties that
+    /// spells out Kafka's defaults asks for Kafka's behaviour.
     pub fn fsync_every_append(&self) -> bool {
-        self.flush_messages == i64::MAX && self.flush_ms == i64::MAX
+        !self.flush_configured
     }
 
     /// Stores a value already validated for `key`. Unknown keys are ignored: the caller checked
@@ -224,8 +231,14 @@ impl TopicConfig {
             "compression.zstd.level" => self.compression_zstd_level = int(p),
             "delete.retention.ms" => self.delete_retention_ms = n,
             "file.delete.delay.ms" => self.file_delete_delay_ms = n,
-            "flush.messages" => self.flush_messages = n,
-            "flush.ms" => self.flush_ms = n,
+            "flush.messages" => {
+                self.flush_messages = n;
+                self.flush_configured = true;
+            }
+            "flush.ms" => {
+                self.flush_ms = n;
+                self.flush_configured = true;
+            }
             "follower.replication.throttled.replicas" => {
                 self.follower_replication_throttled_replicas = list(p)
             }
@@ -339,6 +352,9 @@ mod tests {
             let default = k.def.default.unwrap_or_default();
             let parsed = parse_value(&k.def, default).unwrap();
             c.set_field(k.def.name, &parsed);
+            let flush_key = k.def.name.starts_with("flush.");
+            assert_eq!(c.flush_configured, flush_key, "{}", k.def.name);
+            c.flush_configured = false;
             assert_eq!(c, TopicConfig::default(), "{}", k.def.name);
         }
         let mut c = TopicConfig::default();

@@ -17,7 +17,7 @@ use super::checkpoint;
 use super::recovery::{
     self, CLEAN_SHUTDOWN_FILE, EPOCHS_FILE, LOG_START_FILE, RECOVERY_POINT_FILE,
 };
-use super::segment::{BatchInfo, Locate, Segment};
+use super::segment::{self, BatchInfo, Locate, Segment};
 use super::{AppendOutcome, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
 use crate::producer::{ProducerStateManager, SequenceCheck};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN};
@@ -43,6 +43,9 @@ struct State {
     clean_marker: bool,
     /// (base offset, size) of the active segment at the last active-segment checkpoint.
     checkpointed: (i64, u32),
+    /// Bumped whenever index files are written under the lock (roll, clean stop), so a
+    /// checkpoint whose index snapshot is older does not replace them.
+    index_writes: u64,
 }
 
 impl State {
@@ -96,6 +99,7 @@ impl PartitionLog {
             offline: false,
             clean_marker: false,
             checkpointed: (-1, 0),
+            index_writes: 0,
         };
         Ok(PartitionLog {
             dir,
@@ -259,12 +263,20 @@ impl PartitionLog {
         active.file.sync_data()?;
         active.write_indexes()?;
         active.seal();
+        st.index_writes += 1;
         let base = st.log_end;
         let seg = Segment::create(&self.dir, base, now_ms)?;
         st.segments.push(seg);
         st.producers.write_snapshot(&self.dir, Offset(base))?;
         checkpoint::write_i64(&self.dir.join(RECOVERY_POINT_FILE), base)?;
         Ok(())
+    }
+
+    /// Whether an acknowledgement up to `end_offset` can be sent without waiting: the data is
+    /// already fsynced, or the partition acknowledges from the page cache.
+    pub fn acknowledgeable(&self, end_offset: Offset) -> bool {
+        self.durable_end.load(Ordering::Acquire) >= end_offset.value()
+            || matches!(self.lock().config.flush, FlushPolicy::Interval { .. })
     }
 
     pub async fn wait_durable(&self, end_offset: Offset) -> Result<(), LogError> {
@@ -358,6 +370,7 @@ impl PartitionLog {
         let active = st.active();
         active.file.sync_data()?;
         active.write_indexes()?;
+        st.index_writes += 1;
         st.producers.write_snapshot(&self.dir, Offset(end))?;
         checkpoint::write_i64(&self.dir.join(CLEAN_SHUTDOWN_FILE), end)?;
         st.clean_marker = true;
@@ -369,26 +382,49 @@ impl PartitionLog {
     /// Records a durable prefix of the active segment (its indexes and where it ends) so that
     /// recovery after a crash scans only the data written since. Cheap when nothing changed.
     pub fn checkpoint_active_segment(&self) -> Result<(), LogError> {
-        let mut st = self.lock();
-        if st.offline {
-            return Ok(());
-        }
-        let checkpointed = st.checkpointed;
-        let active = st.active();
-        let mark = (active.base_offset, active.size);
-        if mark == checkpointed || active.is_empty() {
-            return Ok(());
-        }
-        // Done under the lock so a roll cannot interleave and leave a partial index behind for a
-        // segment that is no longer active.
+        // Only the snapshot is taken under the lock. The fsync (of up to seconds of page-cache
+        // data) and the index files are written outside it: holding the lock through them
+        // stalled every append and fetch of the partition, and the runtime thread with them.
+        let (file, mark, next_offset, indexes, index_writes) = {
+            let mut st = self.lock();
+            if st.offline {
+                return Ok(());
+            }
+            let checkpointed = st.checkpointed;
+            let index_writes = st.index_writes;
+            let active = st.active();
+            let mark = (active.base_offset, active.size);
+            if mark == checkpointed || active.is_empty() {
+                return Ok(());
+            }
+            let indexes = active.encode_indexes();
+            (
+                active.file.clone(),
+                mark,
+                active.next_offset,
+                indexes,
+                index_writes,
+            )
+        };
+        let (base, size) = mark;
         self.sync_new_dirs()?;
-        let active = st.active();
-        active.file.sync_data()?;
-        active.write_indexes()?;
-        let payload =
-            recovery::encode_active_checkpoint(active.base_offset, active.next_offset, active.size);
+        file.sync_data()?;
+        segment::stage_indexes(&self.dir, base, &indexes)?;
+        {
+            let mut st = self.lock();
+            // A roll or a clean stop since the snapshot wrote fuller index files; a roll also
+            // made this segment sealed, and its files must stay complete.
+            if st.index_writes != index_writes || st.active().base_offset != base {
+                segment::discard_staged_indexes(&self.dir, base);
+                return Ok(());
+            }
+            segment::install_staged_indexes(&self.dir, base)?;
+        }
+        // The checkpoint file is written (and its directory synced, which makes the renames
+        // durable) only after the data and indexes it describes are.
+        let payload = recovery::encode_active_checkpoint(base, next_offset, size);
         checkpoint::write(&self.dir.join(recovery::ACTIVE_CHECKPOINT_FILE), &payload)?;
-        st.checkpointed = mark;
+        self.lock().checkpointed = mark;
         Ok(())
     }
 

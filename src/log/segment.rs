@@ -382,10 +382,7 @@ impl Segment {
         if self.sealed {
             return Ok(());
         }
-        for (ext, bytes) in [
-            ("index", self.index.encode_offsets()),
-            ("timeindex", self.index.encode_times(self.largest())),
-        ] {
+        for (ext, bytes) in self.encode_indexes() {
             let path = self.dir.join(file_name(self.base_offset, ext));
             let mut f = File::create(&path)?;
             f.write_all(&bytes)?;
@@ -394,11 +391,21 @@ impl Segment {
         Ok(())
     }
 
+    /// The index files' contents as the in-memory index stands now, by file extension.
+    pub fn encode_indexes(&self) -> [(&'static str, Vec<u8>); 2] {
+        [
+            ("index", self.index.encode_offsets()),
+            ("timeindex", self.index.encode_times(self.largest())),
+        ]
+    }
+
     pub fn delete_files(&self) {
         index_cache::forget(self.id);
         for ext in ["log", "index", "timeindex"] {
             let _ = fs::remove_file(self.dir.join(file_name(self.base_offset, ext)));
         }
+        // Left behind by a crash between staging and installing a checkpoint's indexes.
+        discard_staged_indexes(&self.dir, self.base_offset);
     }
 
     /// Reads whole batches starting at the batch holding `offset`, within this segment, up to
@@ -458,6 +465,45 @@ impl Segment {
         out.truncate(keep);
         Ok(out)
     }
+}
+
+/// Index files written beside their final names (`.tmp`) and fsynced, so the slow part of
+/// replacing them can run without the partition lock; [`install_staged_indexes`] then renames
+/// them into place.
+pub fn stage_indexes(
+    dir: &Path,
+    base: i64,
+    files: &[(&'static str, Vec<u8>)],
+) -> std::io::Result<()> {
+    for (ext, bytes) in files {
+        let path = dir.join(staged_name(base, ext));
+        let mut f = File::create(&path)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+    }
+    Ok(())
+}
+
+pub fn install_staged_indexes(dir: &Path, base: i64) -> std::io::Result<()> {
+    for ext in INDEX_EXTENSIONS {
+        fs::rename(
+            dir.join(staged_name(base, ext)),
+            dir.join(file_name(base, ext)),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn discard_staged_indexes(dir: &Path, base: i64) {
+    for ext in INDEX_EXTENSIONS {
+        let _ = fs::remove_file(dir.join(staged_name(base, ext)));
+    }
+}
+
+const INDEX_EXTENSIONS: [&str; 2] = ["index", "timeindex"];
+
+fn staged_name(base: i64, ext: &str) -> String {
+    format!("{}.tmp", file_name(base, ext))
 }
 
 /// Reads exactly `len` bytes at `offset` into a fresh buffer without zeroing it first: fetches

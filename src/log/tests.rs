@@ -655,6 +655,58 @@ fn crash_after_an_active_checkpoint_scans_only_the_tail_and_loses_nothing() {
     assert_eq!(append(&log, 1, 1), (58, 58));
 }
 
+/// Checkpoints run beside appends that roll segments: whatever their interleaving, every sealed
+/// segment keeps the complete index files a log without checkpoints writes, and no staged file
+/// is left behind.
+#[test]
+fn checkpoints_racing_rolls_never_leave_short_or_staged_index_files() {
+    let plain = tempfile::tempdir().unwrap();
+    let raced = tempfile::tempdir().unwrap();
+    {
+        let log = open(plain.path(), cfg(2_000));
+        for i in 0..400 {
+            append(&log, 1 + (i % 3) as usize, i);
+        }
+    }
+    {
+        let log = Arc::new(open(raced.path(), cfg(2_000)));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = {
+            let (log, done) = (log.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    log.checkpoint_active_segment().unwrap();
+                }
+            })
+        };
+        for i in 0..400 {
+            append(&log, 1 + (i % 3) as usize, i);
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        checkpointer.join().unwrap();
+        log.checkpoint_active_segment().unwrap();
+    }
+    let logs = log_files(plain.path());
+    assert!(logs.len() > 5, "the test needs rolls");
+    for log in &logs[..logs.len() - 1] {
+        for ext in ["index", "timeindex"] {
+            let name = log.with_extension(ext);
+            let name = name.file_name().unwrap();
+            assert_eq!(
+                fs::read(raced.path().join(name)).unwrap(),
+                fs::read(plain.path().join(name)).unwrap(),
+                "{name:?}"
+            );
+        }
+    }
+    let staged: Vec<_> = fs::read_dir(raced.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
+}
+
 #[test]
 fn a_checkpoint_past_the_file_falls_back_to_a_full_scan() {
     let dir = tempfile::tempdir().unwrap();

@@ -170,6 +170,8 @@ func e2e(bootstrap, topic string, mbPerS, seconds, size int) (map[string]any, er
 	rate := mbPerS * (1 << 20) / size
 	total := rate * seconds
 	var failed atomic.Int64
+	var ackMu sync.Mutex
+	acks := make([]time.Duration, 0, total)
 	go func() {
 		// Send in 1 ms slots so the rate is smooth, not in bursts of one second.
 		start := time.Now()
@@ -179,11 +181,17 @@ func e2e(bootstrap, topic string, mbPerS, seconds, size int) (map[string]any, er
 				time.Sleep(d)
 			}
 			v := make([]byte, size)
-			binary.BigEndian.PutUint64(v, uint64(time.Now().UnixNano()))
+			sent := time.Now()
+			binary.BigEndian.PutUint64(v, uint64(sent.UnixNano()))
 			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Value: v}, func(_ *kgo.Record, err error) {
 				if err != nil {
 					failed.Add(1)
+					return
 				}
+				took := time.Since(sent)
+				ackMu.Lock()
+				acks = append(acks, took)
+				ackMu.Unlock()
 			})
 		}
 	}()
@@ -202,6 +210,12 @@ func e2e(bootstrap, topic string, mbPerS, seconds, size int) (map[string]any, er
 		})
 	}
 	out := percentiles(lat)
+	// The producer's send-to-acknowledgement latency, to tell the produce leg from the fetch leg.
+	ackMu.Lock()
+	for k, v := range percentiles(acks) {
+		out["ack_"+k] = v
+	}
+	ackMu.Unlock()
 	out["records"] = len(lat)
 	out["expected"] = total
 	out["failed"] = failed.Load()

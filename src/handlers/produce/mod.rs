@@ -127,7 +127,8 @@ fn append_partition(
             base_offset: base_offset.value(),
             log_append_time_ms,
             log_start_offset: log_start_offset.value(),
-            wait: (acks != 0).then(|| (partition.clone(), last_offset.next())),
+            wait: (acks != 0 && !partition.log.acknowledgeable(last_offset.next()))
+                .then(|| (partition.clone(), last_offset.next())),
         },
         Err(e) => {
             if !matches!(e, LogError::Producer(_)) {
