@@ -73,3 +73,23 @@ impl fmt::Display for TopicPartition {
         write!(f, "{}-{}", self.topic, self.partition.0)
     }
 }
+
+/// A byte range of an open log file, sent to a socket without passing through user space
+/// (`sendfile`). The file stays readable while the range is in flight even if retention deletes
+/// its segment meanwhile: the open handle keeps the data.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub position: u64,
+    pub len: usize,
+}
+
+impl FileSlice {
+    /// The bytes, read into memory: for the rare paths that need them as a buffer.
+    pub fn read(&self) -> std::io::Result<bytes::Bytes> {
+        use std::os::unix::fs::FileExt;
+        let mut out = vec![0u8; self.len];
+        self.file.read_exact_at(&mut out, self.position)?;
+        Ok(bytes::Bytes::from(out))
+    }
+}

@@ -15,7 +15,8 @@ use super::{Reply, RequestContext};
 use crate::broker::fetch_sessions::{Session, SessionError, SessionPartition};
 use crate::broker::{now_ms, Broker};
 use crate::error::log_error;
-use crate::types::{Offset, TopicPartition};
+use crate::log::Fetched;
+use crate::types::{FileSlice, Offset, TopicPartition};
 
 const READ_COMMITTED: i8 = 1;
 /// Kafka's epochs for session control: 0 opens a session, -1 closes it.
@@ -24,6 +25,9 @@ const FINAL_EPOCH: i32 = -1;
 /// Upper bound on one long poll, whatever the client asks (Kafka does not bound it; a request
 /// stuck for longer would only pin memory).
 const MAX_WAIT_MS_CAP: i32 = 120_000;
+/// Records of at least this size go to the socket with `sendfile` from the page cache; smaller
+/// ones are cheaper to copy than to send as one more system call.
+const MIN_SLICE_BYTES: usize = 64 * 1024;
 
 /// One partition to answer about, resolved from the request or the session.
 #[derive(Clone)]
@@ -157,7 +161,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
         version: v,
     };
     Reply::Later(Box::pin(async move {
-        let (resp, session) = long_poll(&broker, params, wanted, session).await;
+        let (resp, slices, session) = long_poll(&broker, params, wanted, session).await;
         let session_id = session.as_ref().map(|s| s.id).unwrap_or(0);
         if let Some(s) = session {
             broker.fetch_sessions.store(s, now_ms());
@@ -165,6 +169,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
         super::fetch_encode::encode(
             ctx.prefix.correlation_id,
             &resp.with_session_id(session_id),
+            &slices,
             ctx.version(),
         )
     }))
@@ -186,7 +191,7 @@ async fn long_poll(
     params: Params,
     wanted: Vec<Wanted>,
     mut session: Option<Session>,
-) -> (FetchResponse, Option<Session>) {
+) -> (FetchResponse, Vec<Option<FileSlice>>, Option<Session>) {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms as u64);
     loop {
         // Register for wake-ups before reading, so an append between the read and the wait is
@@ -201,8 +206,8 @@ async fn long_poll(
             || tokio::time::Instant::now() >= deadline
             || broker.is_shutting_down();
         if done {
-            let resp = assemble(params, parts, session.as_mut());
-            return (resp, session);
+            let (resp, slices) = assemble(params, parts, session.as_mut());
+            return (resp, slices, session);
         }
         let _ = tokio::time::timeout_at(deadline, notified).await;
     }
@@ -211,6 +216,8 @@ async fn long_poll(
 struct PartitionOut {
     wanted: Wanted,
     data: PartitionData,
+    /// The records as a range of a segment file, when they are sent without a copy.
+    slice: Option<FileSlice>,
     record_bytes: usize,
 }
 
@@ -224,14 +231,18 @@ fn read_all(
     let mut errors = false;
     let mut out = Vec::with_capacity(wanted.len());
     for w in wanted {
-        let data = read_one(broker, params, w, remaining, total == 0);
-        let record_bytes = data.records.as_ref().map(|r| r.len()).unwrap_or(0);
+        let (data, slice) = read_one(broker, params, w, remaining, total == 0);
+        let record_bytes = match &slice {
+            Some(s) => s.len,
+            None => data.records.as_ref().map(|r| r.len()).unwrap_or(0),
+        };
         errors |= data.error_code != 0;
         remaining = remaining.saturating_sub(record_bytes);
         total += record_bytes;
         out.push(PartitionOut {
             wanted: w.clone(),
             data,
+            slice,
             record_bytes,
         });
     }
@@ -244,14 +255,14 @@ fn read_one(
     w: &Wanted,
     remaining: usize,
     first: bool,
-) -> PartitionData {
+) -> (PartitionData, Option<FileSlice>) {
     let base = PartitionData::default()
         .with_partition_index(w.partition)
         .with_high_watermark(-1)
         .with_last_stable_offset(-1)
         .with_log_start_offset(-1)
         .with_records(Some(Bytes::new()));
-    let fail = |e: ResponseError| base.clone().with_error_code(e.code());
+    let fail = |e: ResponseError| (base.clone().with_error_code(e.code()), None);
     if w.unknown_id {
         return fail(ResponseError::UnknownTopicId);
     }
@@ -281,12 +292,13 @@ fn read_one(
         })
         .with_aborted_transactions(params.read_committed.then(Vec::new));
     let limit = (w.fetch.max_bytes.max(0) as usize).min(remaining);
-    match log.read(Offset(w.fetch.fetch_offset), limit, upper) {
+    match log.read_for_fetch(Offset(w.fetch.fetch_offset), limit, upper, MIN_SLICE_BYTES) {
         // KIP-74: only the first partition with data may exceed the limits.
-        Ok(records) if records.len() > limit && !first => ok,
-        Ok(records) => ok.with_records(Some(records)),
+        Ok(records) if records.len() > limit && !first => (ok, None),
+        Ok(Fetched::Bytes(records)) => (ok.with_records(Some(records)), None),
+        Ok(Fetched::Slice(slice)) => (ok, Some(slice)),
         // Kafka leaves the watermarks unset (-1) on a partition error.
-        Err(e) => base.with_error_code(log_error(&e).code()),
+        Err(e) => (base.with_error_code(log_error(&e).code()), None),
     }
 }
 
@@ -294,8 +306,9 @@ fn assemble(
     params: Params,
     parts: Vec<PartitionOut>,
     mut session: Option<&mut Session>,
-) -> FetchResponse {
+) -> (FetchResponse, Vec<Option<FileSlice>>) {
     let mut topics: Vec<FetchableTopicResponse> = Vec::new();
+    let mut slices = Vec::new();
     for p in parts {
         if let Some(s) = session.as_deref_mut() {
             let tp = TopicPartition::new(p.wanted.topic.clone(), p.wanted.partition);
@@ -329,7 +342,8 @@ fn assemble(
         }
         if let Some(t) = topics.last_mut() {
             t.partitions.push(p.data);
+            slices.push(p.slice);
         }
     }
-    FetchResponse::default().with_responses(topics)
+    (FetchResponse::default().with_responses(topics), slices)
 }

@@ -1,16 +1,18 @@
-//! Fetch responses encoded as a list of buffers, so record batches go to the socket as the bytes
-//! read from the log instead of being copied into one response buffer.
+//! Fetch responses encoded as a list of parts, so record batches go to the socket as the bytes
+//! read from the log, or straight from the segment file, instead of being copied into one
+//! response buffer.
 //!
 //! Only the fields Strata sets are written; a response with anything else set (diverging epochs,
 //! current leaders, snapshot ids, node endpoints, unknown tagged fields) falls back to the
 //! protocol crate's encoder. A property test checks the bytes equal that encoder's for every
 //! version the route table advertises.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{ApiKey, FetchResponse};
 
-use crate::network::codec::{self, ResponseFrame};
+use crate::network::codec::{self, Part, ResponseFrame};
+use crate::types::FileSlice;
 
 fn uvarint(buf: &mut BytesMut, mut v: u64) {
     while v >= 0x80 {
@@ -39,8 +41,14 @@ fn simple(p: &PartitionData) -> bool {
             .all(|a| a.unknown_tagged_fields.is_empty())
 }
 
-/// Encodes `resp` as a response frame (size prefix, header, body).
-pub fn encode(correlation_id: i32, resp: &FetchResponse, version: i16) -> Option<ResponseFrame> {
+/// Encodes `resp` as a response frame (size prefix, header, body). `slices` holds, in the order
+/// of the response's partitions, the file ranges that stand for those partitions' records.
+pub fn encode(
+    correlation_id: i32,
+    resp: &FetchResponse,
+    slices: &[Option<FileSlice>],
+    version: i16,
+) -> Option<ResponseFrame> {
     let header_version = ApiKey::Fetch.response_header_version(version);
     let plain = resp.node_endpoints.is_empty()
         && resp.unknown_tagged_fields.is_empty()
@@ -49,12 +57,20 @@ pub fn encode(correlation_id: i32, resp: &FetchResponse, version: i16) -> Option
             .iter()
             .all(|t| t.unknown_tagged_fields.is_empty() && t.partitions.iter().all(simple));
     if !plain || !(4..=18).contains(&version) || (version < 7 && resp.session_id != 0) {
+        let filled;
+        let resp = if slices.iter().any(Option::is_some) {
+            filled = with_slices_read(resp, slices)?;
+            &filled
+        } else {
+            resp
+        };
         return codec::encode_response(correlation_id, header_version, resp, version)
             .ok()
             .map(ResponseFrame::from);
     }
+    let mut slices = slices.iter();
     let flexible = version >= 12;
-    let mut parts: Vec<Bytes> = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
     let mut buf = BytesMut::with_capacity(256);
     buf.put_i32(0); // size, patched below
     buf.put_i32(correlation_id);
@@ -110,24 +126,35 @@ pub fn encode(correlation_id: i32, resp: &FetchResponse, version: i16) -> Option
             if version >= 11 {
                 buf.put_i32(p.preferred_read_replica.0);
             }
-            match &p.records {
-                None => {
-                    if flexible {
-                        buf.put_u8(0);
-                    } else {
-                        buf.put_i32(-1);
-                    }
+            let slice = slices.next().cloned().flatten();
+            if let Some(slice) = slice {
+                if flexible {
+                    uvarint(&mut buf, slice.len as u64 + 1);
+                } else {
+                    buf.put_i32(i32::try_from(slice.len).ok()?);
                 }
-                Some(records) => {
-                    if flexible {
-                        uvarint(&mut buf, records.len() as u64 + 1);
-                    } else {
-                        buf.put_i32(records.len() as i32);
+                parts.push(Part::Bytes(buf.split().freeze()));
+                parts.push(Part::File(slice));
+            } else {
+                match &p.records {
+                    None => {
+                        if flexible {
+                            buf.put_u8(0);
+                        } else {
+                            buf.put_i32(-1);
+                        }
                     }
-                    if !records.is_empty() {
-                        // The batches travel as their own buffer: no copy.
-                        parts.push(buf.split().freeze());
-                        parts.push(records.clone());
+                    Some(records) => {
+                        if flexible {
+                            uvarint(&mut buf, records.len() as u64 + 1);
+                        } else {
+                            buf.put_i32(records.len() as i32);
+                        }
+                        if !records.is_empty() {
+                            // The batches travel as their own buffer: no copy.
+                            parts.push(Part::Bytes(buf.split().freeze()));
+                            parts.push(Part::Bytes(records.clone()));
+                        }
                     }
                 }
             }
@@ -143,19 +170,44 @@ pub fn encode(correlation_id: i32, resp: &FetchResponse, version: i16) -> Option
         buf.put_u8(0);
     }
     if !buf.is_empty() {
-        parts.push(buf.freeze());
+        parts.push(Part::Bytes(buf.freeze()));
     }
-    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let total: usize = parts.iter().map(Part::len).sum();
     let size = i32::try_from(total - 4).ok()?;
-    let mut first = BytesMut::from(&parts[0][..]);
+    let Some(Part::Bytes(head)) = parts.first() else {
+        return None;
+    };
+    let mut first = BytesMut::from(&head[..]);
     first[..4].copy_from_slice(&size.to_be_bytes());
-    parts[0] = first.freeze();
+    parts[0] = Part::Bytes(first.freeze());
     Some(ResponseFrame::from_parts(parts))
+}
+
+/// The response with each sliced partition's records read into memory, for the encoder that
+/// needs them as buffers.
+fn with_slices_read(resp: &FetchResponse, slices: &[Option<FileSlice>]) -> Option<FetchResponse> {
+    let mut filled = resp.clone();
+    let mut slices = slices.iter();
+    for t in &mut filled.responses {
+        for p in &mut t.partitions {
+            if let Some(Some(slice)) = slices.next() {
+                match slice.read() {
+                    Ok(bytes) => p.records = Some(bytes),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading fetched records failed");
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(filled)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse};
     use kafka_protocol::messages::{BrokerId, ProducerId, TopicName};
     use kafka_protocol::protocol::StrBytes;
@@ -212,7 +264,7 @@ mod tests {
             topics in proptest::collection::vec(("[a-z]{1,12}", proptest::collection::vec((0i32..100, 0i16..3, 0i64..1_000_000, proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)), any::<bool>()), 0..4)), 0..4),
         ) {
             let r = response(version, topics);
-            let ours = encode(77, &r, version).unwrap().concat();
+            let ours = encode(77, &r, &[], version).unwrap().concat().unwrap();
             let theirs = codec::encode_response(77, ApiKey::Fetch.response_header_version(version), &r, version).unwrap();
             prop_assert_eq!(&ours[..], &theirs[..]);
         }

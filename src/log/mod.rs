@@ -73,6 +73,26 @@ pub enum AppendOutcome {
     },
 }
 
+/// What a fetch read returns: batches in memory, or a range of a segment file.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    Bytes(bytes::Bytes),
+    Slice(crate::types::FileSlice),
+}
+
+impl Fetched {
+    pub fn len(&self) -> usize {
+        match self {
+            Fetched::Bytes(b) => b.len(),
+            Fetched::Slice(s) => s.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum LogError {
     #[error("offset {offset} is outside the log [{log_start}, {log_end}]")]

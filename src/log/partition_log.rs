@@ -18,10 +18,10 @@ use super::recovery::{
     self, CLEAN_SHUTDOWN_FILE, EPOCHS_FILE, LOG_START_FILE, RECOVERY_POINT_FILE,
 };
 use super::segment::{self, BatchInfo, Locate, Segment};
-use super::{AppendOutcome, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
+use super::{AppendOutcome, Fetched, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
 use crate::producer::{ProducerStateManager, SequenceCheck};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN};
-use crate::types::Offset;
+use crate::types::{FileSlice, Offset};
 
 /// Kafka's producer.id.expiration.ms default: idempotence state of a producer silent this long
 /// is dropped.
@@ -477,6 +477,63 @@ impl PartitionLog {
         let position = position.resolve()?;
         let out = Segment::read_batches(&file, position, size, offset, max_bytes, bound, true)?;
         Ok(Bytes::from(out))
+    }
+
+    /// A fetch's read: like [`PartitionLog::read`], but a range of at least `min_slice` bytes
+    /// that lies wholly below `upper_bound` comes back as a file slice to be sent without a copy.
+    /// Such a slice may end inside a batch, as Kafka's fetch responses do; clients drop the
+    /// partial batch and fetch it again from its start.
+    pub fn read_for_fetch(
+        &self,
+        offset: Offset,
+        max_bytes: usize,
+        upper_bound: Offset,
+        min_slice: usize,
+    ) -> Result<Fetched, LogError> {
+        let offset = offset.value();
+        let (file, position, size, segment_end, bound) = {
+            let st = self.lock();
+            if offset < st.log_start || offset > st.log_end {
+                return Err(LogError::OffsetOutOfRange {
+                    offset,
+                    log_start: st.log_start,
+                    log_end: st.log_end,
+                });
+            }
+            if offset == st.log_end {
+                return Ok(Fetched::Bytes(Bytes::new()));
+            }
+            let Some(seg) = st.segment_for(offset) else {
+                return Ok(Fetched::Bytes(Bytes::new()));
+            };
+            let relative = (offset - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
+            (
+                seg.file.clone(),
+                seg.locate(relative),
+                seg.size,
+                // The segment's end offset matching `size`, both read under the lock.
+                seg.next_offset,
+                upper_bound.value().min(st.log_end),
+            )
+        };
+        let position = position.resolve()?;
+        let Some(found) = Segment::locate_batches(&file, position, size, offset, max_bytes, true)?
+        else {
+            return Ok(Fetched::Bytes(Bytes::new()));
+        };
+        if found.first_last_offset >= bound {
+            return Ok(Fetched::Bytes(Bytes::new()));
+        }
+        if segment_end <= bound && found.len >= min_slice {
+            return Ok(Fetched::Slice(FileSlice {
+                file,
+                position: found.position as u64,
+                len: found.len,
+            }));
+        }
+        Ok(Fetched::Bytes(Bytes::from(Segment::read_located(
+            &file, found, bound,
+        )?)))
     }
 
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>, LogError> {

@@ -421,40 +421,21 @@ impl Segment {
         upper_bound: i64,
         min_one: bool,
     ) -> std::io::Result<Vec<u8>> {
-        let mut pos = index_position;
-        let mut header = [0u8; HEADER_LEN];
-        // Skip the few batches between the index entry and `offset`, reading only headers.
-        let first = loop {
-            if size.saturating_sub(pos) < HEADER_LEN as u32 {
-                return Ok(Vec::new());
-            }
-            file.read_exact_at(&mut header, pos as u64)?;
-            let Ok(h) = BatchHeader::parse(&header) else {
-                return Ok(Vec::new());
-            };
-            let len = h.total_len() as u32;
-            if len < HEADER_LEN as u32 || len > size - pos {
-                return Ok(Vec::new());
-            }
-            if h.last_offset() >= offset {
-                break h;
-            }
-            pos += len;
+        let Some(found) =
+            Self::locate_batches(file, index_position, size, offset, max_bytes, min_one)?
+        else {
+            return Ok(Vec::new());
         };
-        if first.last_offset() >= upper_bound {
+        if found.first_last_offset >= upper_bound {
             return Ok(Vec::new());
         }
-        let first_len = first.total_len();
-        let want = if first_len > max_bytes {
-            if !min_one {
-                return Ok(Vec::new());
-            }
-            first_len
-        } else {
-            max_bytes.min((size - pos) as usize)
-        };
+        Self::read_located(file, found, upper_bound)
+    }
+
+    /// Reads a located range and cuts it back to whole batches below `upper_bound`.
+    pub fn read_located(file: &File, found: Located, upper_bound: i64) -> std::io::Result<Vec<u8>> {
         // One read for the whole range, then cut it back to whole batches below the bound.
-        let mut out = read_exact_uninit_at(file, want, pos as u64)?;
+        let mut out = read_exact_uninit_at(file, found.len, found.position as u64)?;
         let (batches, _) = batch::split_batches(&out);
         let keep = batches
             .iter()
@@ -465,6 +446,62 @@ impl Segment {
         out.truncate(keep);
         Ok(out)
     }
+
+    /// Finds where a read at `offset` starts (the batch holding it, found by reading only the
+    /// headers after the index entry) and how many bytes it spans: `max_bytes` or what is left
+    /// of the segment, or the whole first batch when it alone is larger and `min_one` is set.
+    pub fn locate_batches(
+        file: &File,
+        index_position: u32,
+        size: u32,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+    ) -> std::io::Result<Option<Located>> {
+        let mut pos = index_position;
+        let mut header = [0u8; HEADER_LEN];
+        // Skip the few batches between the index entry and `offset`, reading only headers.
+        let first = loop {
+            if size.saturating_sub(pos) < HEADER_LEN as u32 {
+                return Ok(None);
+            }
+            file.read_exact_at(&mut header, pos as u64)?;
+            let Ok(h) = BatchHeader::parse(&header) else {
+                return Ok(None);
+            };
+            let len = h.total_len() as u32;
+            if len < HEADER_LEN as u32 || len > size - pos {
+                return Ok(None);
+            }
+            if h.last_offset() >= offset {
+                break h;
+            }
+            pos += len;
+        };
+        let first_len = first.total_len();
+        let len = if first_len > max_bytes {
+            if !min_one {
+                return Ok(None);
+            }
+            first_len
+        } else {
+            max_bytes.min((size - pos) as usize)
+        };
+        Ok(Some(Located {
+            position: pos,
+            len,
+            first_last_offset: first.last_offset(),
+        }))
+    }
+}
+
+/// Where a read starts in a segment file and how far it may reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Located {
+    pub position: u32,
+    pub len: usize,
+    /// The last offset of the batch the read starts with.
+    pub first_last_offset: i64,
 }
 
 /// Index files written beside their final names (`.tmp`) and fsynced, so the slow part of

@@ -655,6 +655,60 @@ fn crash_after_an_active_checkpoint_scans_only_the_tail_and_loses_nothing() {
     assert_eq!(append(&log, 1, 1), (58, 58));
 }
 
+/// A fetch read below the bound gives a file range that starts exactly where the in-memory read
+/// starts and holds the same whole batches (plus at most a partial one at the end, as Kafka's
+/// responses may); above the bound, or when small, it is the in-memory read itself.
+#[test]
+fn fetch_reads_as_file_ranges_match_reads_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(8_000));
+    for i in 0..200 {
+        append(&log, 1 + (i % 4) as usize, i);
+    }
+    let end = log.log_end_offset();
+    for offset in (0..end.value()).step_by(7) {
+        for max in [1usize, 100, 700, 3_000, 20_000] {
+            let want = log.read(Offset(offset), max, end).unwrap();
+            let got = log.read_for_fetch(Offset(offset), max, end, 0).unwrap();
+            let Fetched::Slice(slice) = got else {
+                panic!("offset {offset} max {max}: below the bound a range is a slice");
+            };
+            let bytes = slice.read().unwrap();
+            assert!(
+                bytes.len() >= want.len() && bytes.starts_with(&want),
+                "offset {offset} max {max}"
+            );
+            let first = headers(&bytes)[0];
+            assert!(first.base_offset <= offset && offset <= first.last_offset());
+            // The limit holds, except for a first batch larger than it (KIP-74).
+            assert!(bytes.len() <= max || bytes.len() == first.total_len());
+        }
+        // A bound inside the segment: whole batches below it, from memory.
+        let bound = Offset((offset + 5).min(end.value()));
+        let want = log.read(Offset(offset), 20_000, bound).unwrap();
+        match log
+            .read_for_fetch(Offset(offset), 20_000, bound, 0)
+            .unwrap()
+        {
+            Fetched::Bytes(b) => assert_eq!(b, want),
+            Fetched::Slice(s) => {
+                // Only when the bound is at or past the end of the offset's segment.
+                let bytes = s.read().unwrap();
+                assert!(bytes.starts_with(&want));
+                assert!(headers(&bytes)
+                    .iter()
+                    .all(|h| h.last_offset() < bound.value()));
+            }
+        }
+        // Under the slice threshold: bytes.
+        assert!(matches!(
+            log.read_for_fetch(Offset(offset), 100, end, 1 << 20)
+                .unwrap(),
+            Fetched::Bytes(_)
+        ));
+    }
+}
+
 /// Checkpoints run beside appends that roll segments: whatever their interleaving, every sealed
 /// segment keeps the complete index files a log without checkpoints writes, and no staged file
 /// is left behind.

@@ -9,6 +9,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
+use crate::types::FileSlice;
+
 #[derive(Debug, Error)]
 pub enum CodecError {
     #[error("request of {0} bytes is too short for a request header")]
@@ -103,43 +105,67 @@ mod tests {
     }
 }
 
-/// An encoded response as one or more buffers, written to the socket in order with vectored
-/// writes. Large payloads (fetched record batches) stay in their own buffers instead of being
-/// copied into one.
+/// An encoded response as one or more parts, written to the socket in order: buffers with
+/// vectored writes, file ranges with `sendfile`. Large payloads (fetched record batches) stay in
+/// their own buffers, or in the page cache, instead of being copied into one.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseFrame {
-    parts: Vec<Bytes>,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Part {
+    Bytes(Bytes),
+    File(FileSlice),
+}
+
+impl Part {
+    pub fn len(&self) -> usize {
+        match self {
+            Part::Bytes(b) => b.len(),
+            Part::File(f) => f.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl From<Bytes> for ResponseFrame {
     fn from(b: Bytes) -> Self {
-        ResponseFrame { parts: vec![b] }
+        ResponseFrame {
+            parts: vec![Part::Bytes(b)],
+        }
     }
 }
 
 impl ResponseFrame {
-    pub fn from_parts(parts: Vec<Bytes>) -> Self {
+    pub fn from_parts(parts: Vec<Part>) -> Self {
         ResponseFrame { parts }
     }
 
-    pub fn parts(&self) -> &[Bytes] {
+    pub fn parts(&self) -> &[Part] {
         &self.parts
     }
 
     pub fn len(&self) -> usize {
-        self.parts.iter().map(|p| p.len()).sum()
+        self.parts.iter().map(Part::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// One contiguous copy, for tests.
-    pub fn concat(&self) -> Bytes {
+    /// One contiguous copy, file ranges read in: for tests.
+    pub fn concat(&self) -> std::io::Result<Bytes> {
         let mut out = BytesMut::with_capacity(self.len());
         for p in &self.parts {
-            out.extend_from_slice(p);
+            match p {
+                Part::Bytes(b) => out.extend_from_slice(b),
+                Part::File(f) => out.extend_from_slice(&f.read()?),
+            }
         }
-        out.freeze()
+        Ok(out.freeze())
     }
 }
