@@ -4,41 +4,13 @@
 
 mod common;
 
-use common::{call, versions, RawClient, TestBroker};
+use common::{batch, call, versions, RawClient, TestBroker};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use strata::network::NetworkLimits;
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
-}
-
-fn batch(values: usize) -> bytes::Bytes {
-    // A minimal uncompressed v2 batch built by hand (the test helpers in the crate are private).
-    let mut records = Vec::new();
-    for i in 0..values {
-        let body = [0u8, 0, (i as u8) << 1, 1, 2, b'v', 0];
-        records.push(body.len() as u8 * 2);
-        records.extend_from_slice(&body);
-    }
-    let mut b = Vec::new();
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&((49 + records.len()) as i32).to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&(values as i32 - 1).to_be_bytes());
-    b.extend_from_slice(&1_000i64.to_be_bytes());
-    b.extend_from_slice(&1_000i64.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&(values as i32).to_be_bytes());
-    b.extend_from_slice(&records);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    bytes::Bytes::from(b)
 }
 
 #[tokio::test]

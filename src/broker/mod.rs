@@ -55,8 +55,9 @@ pub struct Broker {
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Serialises topic creation/deletion so metadata and partition directories change together.
     topic_changes: Mutex<()>,
-    /// Notified whenever any partition's high watermark moves; long-polling fetches wait on it.
-    pub data_advanced: Arc<Notify>,
+    /// Notified when every long-polling fetch must look again whatever it waits for (shutdown, a
+    /// deleted topic). Data arriving wakes only the fetches of its partition (`register_reader`).
+    pub recheck_fetches: Arc<Notify>,
     producer_ids: ProducerIdAllocator,
     pub fetch_sessions: fetch_sessions::FetchSessionCache,
     shutting_down: AtomicBool,
@@ -136,7 +137,7 @@ impl Broker {
             store,
             partitions: RwLock::new(HashMap::new()),
             topic_changes: Mutex::new(()),
-            data_advanced: Arc::new(Notify::new()),
+            recheck_fetches: Arc::new(Notify::new()),
             producer_ids,
             fetch_sessions: Default::default(),
             shutting_down: AtomicBool::new(false),
@@ -214,7 +215,7 @@ impl Broker {
 
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        self.data_advanced.notify_waiters();
+        self.recheck_fetches.notify_waiters();
     }
 
     pub fn is_shutting_down(&self) -> bool {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::config::TopicConfig;
@@ -28,13 +27,11 @@ impl Partition {
         topic_id: Uuid,
         leader_epoch: i32,
         config: &TopicConfig,
-        data_advanced: Arc<Notify>,
     ) -> Result<Partition, LogError> {
         let log = PartitionLog::open(
             partition_dir(data_dir, &tp),
             log_config(config),
             super::now_ms(),
-            data_advanced,
         )?;
         Ok(Partition {
             tp,

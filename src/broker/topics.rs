@@ -75,17 +75,11 @@ impl Broker {
     ) -> Result<Partition, BrokerError> {
         let tp = TopicPartition::new(t.name.clone(), p);
         let epoch = t.leader_epochs.get(p as usize).copied().unwrap_or(0);
-        Partition::open(
-            data_dir,
-            tp.clone(),
-            t.id,
-            epoch,
-            config,
-            self.data_advanced.clone(),
-        )
-        .map_err(|source| BrokerError::Log {
-            partition: tp,
-            source,
+        Partition::open(data_dir, tp.clone(), t.id, epoch, config).map_err(|source| {
+            BrokerError::Log {
+                partition: tp,
+                source,
+            }
         })
     }
 
@@ -248,7 +242,7 @@ impl Broker {
                 }
             }
         }
-        self.data_advanced.notify_waiters();
+        self.recheck_fetches.notify_waiters();
         tracing::info!(topic = name, "deleted topic");
         Ok(meta)
     }

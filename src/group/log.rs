@@ -10,10 +10,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 
 use super::records::GroupRecord;
 use crate::log::{AppendOutcome, FlushPolicy, LogConfig, LogError, PartitionLog};
@@ -109,12 +108,7 @@ impl GroupLog {
             flush: FlushPolicy::EveryAppend,
             ..LogConfig::default()
         };
-        let log = PartitionLog::open(
-            Self::dir(data_dir),
-            log_config,
-            now_ms,
-            Arc::new(Notify::new()),
-        )?;
+        let log = PartitionLog::open(Self::dir(data_dir), log_config, now_ms)?;
         let log = GroupLog {
             log,
             config,

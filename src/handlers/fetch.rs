@@ -9,6 +9,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::{Reply, RequestContext};
@@ -193,14 +194,18 @@ async fn long_poll(
     mut session: Option<Session>,
 ) -> (FetchResponse, Vec<Option<FileSlice>>, Option<Session>) {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms as u64);
+    // Registered with every partition read before the first read, so an append between a read
+    // and the wait is not missed (the wake-up leaves a permit).
+    let woken = Arc::new(Notify::new());
+    let mut registered = false;
     loop {
-        // Register for wake-ups before reading, so an append between the read and the wait is
-        // not missed.
-        let notified = broker.data_advanced.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
+        let recheck = broker.recheck_fetches.notified();
+        tokio::pin!(recheck);
+        recheck.as_mut().enable();
 
-        let (parts, bytes, errors) = read_all(broker, &params, &wanted);
+        let (parts, bytes, errors) =
+            read_all(broker, &params, &wanted, (!registered).then_some(&woken));
+        registered = true;
         let done = bytes >= params.min_bytes.max(0) as usize
             || errors
             || tokio::time::Instant::now() >= deadline
@@ -209,7 +214,11 @@ async fn long_poll(
             let (resp, slices) = assemble(params, parts, session.as_mut());
             return (resp, slices, session);
         }
-        let _ = tokio::time::timeout_at(deadline, notified).await;
+        tokio::select! {
+            _ = woken.notified() => {}
+            _ = &mut recheck => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
     }
 }
 
@@ -225,13 +234,14 @@ fn read_all(
     broker: &Broker,
     params: &Params,
     wanted: &[Wanted],
+    register: Option<&Arc<Notify>>,
 ) -> (Vec<PartitionOut>, usize, bool) {
     let mut remaining = params.max_bytes.max(0) as usize;
     let mut total = 0usize;
     let mut errors = false;
     let mut out = Vec::with_capacity(wanted.len());
     for w in wanted {
-        let (data, slice) = read_one(broker, params, w, remaining, total == 0);
+        let (data, slice) = read_one(broker, params, w, remaining, total == 0, register);
         let record_bytes = match &slice {
             Some(s) => s.len,
             None => data.records.as_ref().map(|r| r.len()).unwrap_or(0),
@@ -255,6 +265,7 @@ fn read_one(
     w: &Wanted,
     remaining: usize,
     first: bool,
+    register: Option<&Arc<Notify>>,
 ) -> (PartitionData, Option<FileSlice>) {
     let base = PartitionData::default()
         .with_partition_index(w.partition)
@@ -276,6 +287,9 @@ fn read_one(
         return fail(e);
     }
     let log = &partition.log;
+    if let Some(waiter) = register {
+        log.register_reader(waiter);
+    }
     let hw = log.high_watermark();
     // No transactions yet, so the last stable offset is the high watermark.
     let lso = hw;

@@ -7,6 +7,7 @@ mod checkpoint;
 mod index;
 mod index_cache;
 mod partition_log;
+mod read_waiters;
 mod recovery;
 mod segment;
 

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::checkpoint;
+use super::read_waiters::ReadWaiters;
 use super::recovery::{
     self, CLEAN_SHUTDOWN_FILE, EPOCHS_FILE, LOG_START_FILE, RECOVERY_POINT_FILE,
 };
@@ -68,19 +69,15 @@ pub struct PartitionLog {
     log_end: AtomicI64,
     /// Held by the one task running an fsync for this log.
     sync_lock: tokio::sync::Mutex<()>,
-    data_advanced: Arc<Notify>,
+    /// Fetches to wake when the readable end moves.
+    readers: ReadWaiters,
     /// Set for a partition created without fsyncs: its directory entries are made durable
     /// before anything else is (`sync_new_dirs`).
     dirs_unsynced: AtomicBool,
 }
 
 impl PartitionLog {
-    pub fn open(
-        dir: PathBuf,
-        config: LogConfig,
-        now_ms: i64,
-        data_advanced: Arc<Notify>,
-    ) -> Result<PartitionLog, LogError> {
+    pub fn open(dir: PathBuf, config: LogConfig, now_ms: i64) -> Result<PartitionLog, LogError> {
         let r = recovery::open(&dir, &config, now_ms)?;
         let fresh = r.fresh;
         let log_end = r.segments.last().map(|s| s.next_offset).unwrap_or(0);
@@ -107,7 +104,7 @@ impl PartitionLog {
             durable_end: AtomicI64::new(log_end),
             log_end: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
-            data_advanced,
+            readers: ReadWaiters::default(),
             dirs_unsynced: AtomicBool::new(fresh),
         })
     }
@@ -119,6 +116,11 @@ impl PartitionLog {
         let sealed: Vec<_> = st.segments.iter().filter(|s| s.is_sealed()).collect();
         let bytes = sealed.iter().map(|s| s.index_bytes()).sum();
         (st.segments.len(), sealed.len(), bytes)
+    }
+
+    /// Registers a waiting fetch to be woken when this log's readable end moves.
+    pub fn register_reader(&self, waiter: &Arc<Notify>) {
+        self.readers.register(waiter);
     }
 
     /// Whether this new partition's directories still await their first sync.
@@ -215,7 +217,7 @@ impl PartitionLog {
         drop(st);
         self.log_end.fetch_max(log_end, Ordering::AcqRel);
         if matches!(policy, FlushPolicy::Interval { .. }) {
-            self.data_advanced.notify_waiters();
+            self.readers.wake();
         }
         Ok(AppendOutcome::Appended {
             base_offset: Offset(first_base.unwrap_or(log_end)),
@@ -330,7 +332,7 @@ impl PartitionLog {
     fn advance_durable(&self, target: i64) {
         let before = self.durable_end.fetch_max(target, Ordering::AcqRel);
         if target > before {
-            self.data_advanced.notify_waiters();
+            self.readers.wake();
         }
     }
 
@@ -450,33 +452,11 @@ impl PartitionLog {
         max_bytes: usize,
         upper_bound: Offset,
     ) -> Result<Bytes, LogError> {
-        let offset = offset.value();
-        let (file, position, size, bound) = {
-            let st = self.lock();
-            if offset < st.log_start || offset > st.log_end {
-                return Err(LogError::OffsetOutOfRange {
-                    offset,
-                    log_start: st.log_start,
-                    log_end: st.log_end,
-                });
-            }
-            if offset == st.log_end {
-                return Ok(Bytes::new());
-            }
-            let Some(seg) = st.segment_for(offset) else {
-                return Ok(Bytes::new());
-            };
-            let relative = (offset - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
-            (
-                seg.file.clone(),
-                seg.locate(relative),
-                seg.size,
-                upper_bound.value().min(st.log_end),
-            )
-        };
-        let position = position.resolve()?;
-        let out = Segment::read_batches(&file, position, size, offset, max_bytes, bound, true)?;
-        Ok(Bytes::from(out))
+        // A threshold no range reaches: always whole batches in memory.
+        match self.read_for_fetch(offset, max_bytes, upper_bound, usize::MAX)? {
+            Fetched::Bytes(b) => Ok(b),
+            Fetched::Slice(s) => Ok(s.read()?),
+        }
     }
 
     /// A fetch's read: like [`PartitionLog::read`], but a range of at least `min_slice` bytes

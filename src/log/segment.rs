@@ -408,30 +408,6 @@ impl Segment {
         discard_staged_indexes(&self.dir, self.base_offset);
     }
 
-    /// Reads whole batches starting at the batch holding `offset`, within this segment, up to
-    /// `max_bytes` (at least one batch when `min_one`), never including a batch whose last offset
-    /// is >= `upper_bound`. `size` is the segment size snapshot taken under the log lock, so the
-    /// bytes below it are complete batches.
-    pub fn read_batches(
-        file: &File,
-        index_position: u32,
-        size: u32,
-        offset: i64,
-        max_bytes: usize,
-        upper_bound: i64,
-        min_one: bool,
-    ) -> std::io::Result<Vec<u8>> {
-        let Some(found) =
-            Self::locate_batches(file, index_position, size, offset, max_bytes, min_one)?
-        else {
-            return Ok(Vec::new());
-        };
-        if found.first_last_offset >= upper_bound {
-            return Ok(Vec::new());
-        }
-        Self::read_located(file, found, upper_bound)
-    }
-
     /// Reads a located range and cuts it back to whole batches below `upper_bound`.
     pub fn read_located(file: &File, found: Located, upper_bound: i64) -> std::io::Result<Vec<u8>> {
         // One read for the whole range, then cut it back to whole batches below the bound.
@@ -450,6 +426,8 @@ impl Segment {
     /// Finds where a read at `offset` starts (the batch holding it, found by reading only the
     /// headers after the index entry) and how many bytes it spans: `max_bytes` or what is left
     /// of the segment, or the whole first batch when it alone is larger and `min_one` is set.
+    /// `size` is the segment size snapshot taken under the log lock, so the bytes below it are
+    /// complete batches.
     pub fn locate_batches(
         file: &File,
         index_position: u32,

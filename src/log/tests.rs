@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tokio::sync::Notify;
 
 use super::*;
 use crate::record::batch::{self, test_util::build_batch, BatchHeader};
@@ -22,7 +21,7 @@ fn cfg(segment_bytes: u64) -> LogConfig {
 }
 
 fn open(dir: &Path, c: LogConfig) -> PartitionLog {
-    PartitionLog::open(dir.to_path_buf(), c, 1_000, Arc::new(Notify::new())).expect("open")
+    PartitionLog::open(dir.to_path_buf(), c, 1_000).expect("open")
 }
 
 fn batch_of(n: usize, ts: i64) -> Bytes {

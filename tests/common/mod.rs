@@ -185,3 +185,40 @@ pub async fn call<Req: Encodable, Resp: Decodable>(
         None => panic!("{key:?} v{v}: no decodable response (connection closed?)"),
     }
 }
+
+/// A minimal uncompressed v2 batch of `values` records with the value "v", built by hand (the
+/// crate's own batch builders are private to it).
+pub fn batch(values: usize) -> bytes::Bytes {
+    batch_of(&vec![&b"v"[..]; values], 1_000)
+}
+
+/// An uncompressed v2 batch of these values (no keys, no headers) with timestamp `ts`.
+pub fn batch_of(values: &[&[u8]], ts: i64) -> bytes::Bytes {
+    let mut records = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let mut body = vec![0u8, 0, (i as u8) << 1, 1];
+        body.push((v.len() as u8) << 1);
+        body.extend_from_slice(v);
+        body.push(0);
+        records.push((body.len() as u8) << 1);
+        records.extend_from_slice(&body);
+    }
+    let mut b = Vec::new();
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((49 + records.len()) as i32).to_be_bytes());
+    b.extend_from_slice(&0i32.to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&0i16.to_be_bytes());
+    b.extend_from_slice(&(values.len() as i32 - 1).to_be_bytes());
+    b.extend_from_slice(&ts.to_be_bytes());
+    b.extend_from_slice(&ts.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&(values.len() as i32).to_be_bytes());
+    b.extend_from_slice(&records);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    bytes::Bytes::from(b)
+}
