@@ -531,7 +531,13 @@ Durability differs by default, so Strata is shown both ways:
   allocation for the fresh buffers about 30% (jemalloc, which reuses freed buffers, gained only
   3-5% at four to five times the RSS and was not kept). A confluent-kafka consumer reading 500 MB
   from 16 partitions, three runs each on the same broker build otherwise: 585, 602 and 592 MB/s
-  before, 723, 697 and 754 MB/s after (Kafka in the same session: 719, 565 and 895 MB/s).
+  before, 723, 697 and 754 MB/s after (Kafka in the same session: 719, 565 and 895 MB/s). In the
+  two full runs since, the bench's ratio was 1.10x and 0.89x (Strata 766 and 796 MB/s, Kafka 696
+  and 898 MB/s). The consumer is a Python loop over confluent-kafka; where the remaining limit
+  lies (client or broker) has not been profiled since the change.
+- Start-up after `kill -9` is slower in page-cache mode than with fsync (about 4.5 s vs 2.7 s in
+  the last two runs): not yet investigated; recovery fsyncs the active segment's unsynced pages
+  before serving, and page-cache mode leaves up to one checkpoint interval (2 s) of them.
 - End-to-end latency had a tail made by the broker: the active-segment checkpoint (every 2 s)
   fsynced the segment while holding the partition's lock, so appends and fetches of that
   partition waited for the fsync, and the runtime thread waited with them. It showed once the load
