@@ -531,7 +531,7 @@ Durability differs by default, so Strata is shown both ways:
   allocation for the fresh buffers about 30% (jemalloc, which reuses freed buffers, gained only
   3-5% at four to five times the RSS and was not kept). A confluent-kafka consumer reading 500 MB
   from 16 partitions, three runs each on the same broker build otherwise: 585, 602 and 592 MB/s
-  before, 723, 697 and 754 MB/s after (Kafka in the same session: 719, 565 and 895 MB/s). In the
+  before, 723, 697 and 754 MB/s after (Kafka measured alongside: 719, 565 and 895 MB/s). In the
   two full runs since, the bench's ratio was 1.10x and 0.89x (Strata 766 and 796 MB/s, Kafka 696
   and 898 MB/s). The consumer is a Python loop over confluent-kafka; where the remaining limit
   lies (client or broker) has not been profiled since the change.
