@@ -4,14 +4,10 @@
 
 mod common;
 
-use common::{batch, call, versions, RawClient, TestBroker};
+use common::{batch, call, produce_request, topic_name as name, versions, RawClient, TestBroker};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use strata::network::NetworkLimits;
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
 
 #[tokio::test]
 async fn every_api_every_version_answers() {
@@ -68,16 +64,7 @@ async fn every_api_every_version_answers() {
     for v in 3..=*versions(ApiKey::Produce).end() {
         for topic in ["t", "missing"] {
             for records in [batch(2), bytes::Bytes::from_static(b"garbage")] {
-                let req = ProduceRequest::default()
-                    .with_acks(-1)
-                    .with_timeout_ms(5000)
-                    .with_topic_data(vec![produce_request::TopicProduceData::default()
-                        .with_name(name(topic))
-                        .with_partition_data(vec![
-                            produce_request::PartitionProduceData::default()
-                                .with_index(0)
-                                .with_records(Some(records)),
-                        ])]);
+                let req = produce_request(topic, 0, records);
                 let r: ProduceResponse = call(&mut c, ApiKey::Produce, v, &req).await;
                 assert_eq!(r.responses.len(), 1);
             }

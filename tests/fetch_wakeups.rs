@@ -5,46 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{batch, call, RawClient, TestBroker};
+use common::{batch, call, long_poll_fetch, produce_request, RawClient, TestBroker};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use strata::network::NetworkLimits;
 
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
-
-fn long_poll(topic: &str, partitions: i32) -> FetchRequest {
-    FetchRequest::default()
-        .with_max_wait_ms(60_000)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![fetch_request::FetchTopic::default()
-            .with_topic(name(topic))
-            .with_partitions(
-                (0..partitions)
-                    .map(|p| {
-                        fetch_request::FetchPartition::default()
-                            .with_partition(p)
-                            .with_fetch_offset(0)
-                            .with_partition_max_bytes(1 << 20)
-                    })
-                    .collect(),
-            )])
-}
-
 async fn produce(c: &mut RawClient, topic: &str, partition: i32) {
-    let req = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![produce_request::TopicProduceData::default()
-            .with_name(name(topic))
-            .with_partition_data(vec![
-                produce_request::PartitionProduceData::default()
-                    .with_index(partition)
-                    .with_records(Some(batch(3))),
-            ])]);
+    let req = produce_request(topic, partition, batch(3));
     let r: ProduceResponse = call(c, ApiKey::Produce, 9, &req).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
 }
@@ -69,8 +35,13 @@ async fn data_wakes_the_fetches_of_its_partition() {
         let addr = b.addr;
         tokio::spawn(async move {
             let mut c = RawClient::connect(addr).await;
-            let r: FetchResponse =
-                call(&mut c, ApiKey::Fetch, 12, &long_poll(topic, partitions)).await;
+            let r: FetchResponse = call(
+                &mut c,
+                ApiKey::Fetch,
+                12,
+                &long_poll_fetch(topic, partitions, 60_000),
+            )
+            .await;
             r
         })
     };

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::{BufMut, BytesMut};
-use common::{encode_request, RawClient, TestBroker};
+use common::{encode_request, long_poll_fetch, RawClient, TestBroker};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
 };
@@ -269,29 +269,12 @@ async fn idle_connections_are_closed() {
     still_serves(&b).await;
 }
 
-fn long_poll_fetch(topic: &str) -> kafka_protocol::messages::FetchRequest {
-    use kafka_protocol::messages::{fetch_request, FetchRequest, TopicName};
-    FetchRequest::default()
-        .with_max_wait_ms(1500)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![fetch_request::FetchTopic::default()
-            .with_topic(TopicName(kafka_protocol::protocol::StrBytes::from_string(
-                topic.to_string(),
-            )))
-            .with_partitions(vec![fetch_request::FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])])
-}
-
 /// Two connections: A parks a long-poll fetch (its request bytes stay reserved until it answers),
 /// B sends a small request. With a shared budget that fits both, B is answered first; one byte
 /// less and B must wait for A's bytes to be released.
 #[tokio::test]
 async fn shared_request_byte_budget_at_and_past_its_value() {
-    let fetch = encode_request(ApiKey::Fetch, 12, 1, &long_poll_fetch("budget"));
+    let fetch = encode_request(ApiKey::Fetch, 12, 1, &long_poll_fetch("budget", 1, 1500));
     let small = encode_request(ApiKey::ApiVersions, 0, 2, &ApiVersionsRequest::default());
     let both = (fetch.len() - 4) + (small.len() - 4);
     for (budget, b_first) in [(both, true), (both - 1, false)] {
@@ -358,7 +341,7 @@ async fn in_flight_limit_of_one_keeps_order_without_deadlock() {
         ApiKey::Fetch,
         12,
         0,
-        &long_poll_fetch("inflight"),
+        &long_poll_fetch("inflight", 1, 1500),
     ));
     for corr in 1..10 {
         all.extend_from_slice(&encode_request(

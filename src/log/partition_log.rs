@@ -497,8 +497,7 @@ impl PartitionLog {
             )
         };
         let position = position.resolve()?;
-        let Some(found) = Segment::locate_batches(&file, position, size, offset, max_bytes, true)?
-        else {
+        let Some(found) = Segment::locate_batches(&file, position, size, offset, max_bytes)? else {
             return Ok(Fetched::Bytes(Bytes::new()));
         };
         if found.first_last_offset >= bound {

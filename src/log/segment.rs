@@ -383,10 +383,7 @@ impl Segment {
             return Ok(());
         }
         for (ext, bytes) in self.encode_indexes() {
-            let path = self.dir.join(file_name(self.base_offset, ext));
-            let mut f = File::create(&path)?;
-            f.write_all(&bytes)?;
-            f.sync_data()?;
+            write_synced(&self.dir.join(file_name(self.base_offset, ext)), &bytes)?;
         }
         Ok(())
     }
@@ -425,7 +422,7 @@ impl Segment {
 
     /// Finds where a read at `offset` starts (the batch holding it, found by reading only the
     /// headers after the index entry) and how many bytes it spans: `max_bytes` or what is left
-    /// of the segment, or the whole first batch when it alone is larger and `min_one` is set.
+    /// of the segment, or the whole first batch when it alone is larger (KIP-74).
     /// `size` is the segment size snapshot taken under the log lock, so the bytes below it are
     /// complete batches.
     pub fn locate_batches(
@@ -434,7 +431,6 @@ impl Segment {
         size: u32,
         offset: i64,
         max_bytes: usize,
-        min_one: bool,
     ) -> std::io::Result<Option<Located>> {
         let mut pos = index_position;
         let mut header = [0u8; HEADER_LEN];
@@ -458,9 +454,6 @@ impl Segment {
         };
         let first_len = first.total_len();
         let len = if first_len > max_bytes {
-            if !min_one {
-                return Ok(None);
-            }
             first_len
         } else {
             max_bytes.min((size - pos) as usize)
@@ -491,12 +484,15 @@ pub fn stage_indexes(
     files: &[(&'static str, Vec<u8>)],
 ) -> std::io::Result<()> {
     for (ext, bytes) in files {
-        let path = dir.join(staged_name(base, ext));
-        let mut f = File::create(&path)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
+        write_synced(&dir.join(staged_name(base, ext)), bytes)?;
     }
     Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_data()
 }
 
 pub fn install_staged_indexes(dir: &Path, base: i64) -> std::io::Result<()> {

@@ -222,3 +222,53 @@ pub fn batch_of(values: &[&[u8]], ts: i64) -> bytes::Bytes {
     b[17..21].copy_from_slice(&crc.to_be_bytes());
     bytes::Bytes::from(b)
 }
+
+pub fn topic_name(name: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// An acks=all produce of `records` to one partition.
+pub fn produce_request(
+    topic: &str,
+    partition: i32,
+    records: Bytes,
+) -> kafka_protocol::messages::ProduceRequest {
+    use kafka_protocol::messages::{produce_request, ProduceRequest};
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![produce_request::TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![
+                produce_request::PartitionProduceData::default()
+                    .with_index(partition)
+                    .with_records(Some(records)),
+            ])])
+}
+
+/// A sessionless fetch from offset 0 of partitions `0..partitions`, waiting up to `max_wait_ms`
+/// for one byte.
+pub fn long_poll_fetch(
+    topic: &str,
+    partitions: i32,
+    max_wait_ms: i32,
+) -> kafka_protocol::messages::FetchRequest {
+    use kafka_protocol::messages::{fetch_request, FetchRequest};
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![fetch_request::FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(
+                (0..partitions)
+                    .map(|p| {
+                        fetch_request::FetchPartition::default()
+                            .with_partition(p)
+                            .with_fetch_offset(0)
+                            .with_partition_max_bytes(1 << 20)
+                    })
+                    .collect(),
+            )])
+}
