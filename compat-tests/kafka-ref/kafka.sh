@@ -40,6 +40,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+    # Extra lines for one caller (the differential test's retention steps need a short check).
+    [ -z "${KAFKA_REF_PROPS:-}" ] || printf '%s\n' "$KAFKA_REF_PROPS" >>"$dir/server.properties"
     id=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     java -cp "$libs/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1
     launch

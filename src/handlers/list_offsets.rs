@@ -80,9 +80,12 @@ fn lookup(
             Ok(Some((log.high_watermark().value(), -1)))
         }
         LATEST_TIERED => Ok(None),
+        // Both lookups answer only batches below the high watermark (the last stable offset
+        // for read_committed, the same offset until transactions exist).
+        // Kafka answers from the segments, ignoring the log start: see max_timestamp_batch.
         MAX_TIMESTAMP => Ok(log
             .max_timestamp_batch()?
-            .and_then(|b| locate::max_timestamp(&b, log.log_start_offset().value()))),
+            .and_then(|b| locate::max_timestamp(&b, i64::MIN))),
         ts if ts >= 0 => Ok(log
             .find_batch_by_timestamp(ts)?
             .and_then(|b| locate::first_at_or_after(&b, ts, log.log_start_offset().value()))),

@@ -66,6 +66,10 @@ pub struct PartitionLog {
     state: Mutex<State>,
     /// Offsets below this are on disk.
     durable_end: AtomicI64,
+    /// What consumers may read. Moves only forward while the broker runs, whatever the flush
+    /// policy does: over durable data with the fsync policy, over every append with Kafka's
+    /// page-cache policy (and over the whole log when a partition switches to it).
+    high_watermark: AtomicI64,
     log_end: AtomicI64,
     /// Held by the one task running an fsync for this log.
     sync_lock: tokio::sync::Mutex<()>,
@@ -102,6 +106,7 @@ impl PartitionLog {
             dir,
             state: Mutex::new(state),
             durable_end: AtomicI64::new(log_end),
+            high_watermark: AtomicI64::new(log_end),
             log_end: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
             readers: ReadWaiters::default(),
@@ -139,7 +144,16 @@ impl PartitionLog {
     }
 
     pub fn set_config(&self, config: LogConfig) {
-        self.lock().config = config;
+        let mut st = self.lock();
+        st.config = config;
+        let page_cache = matches!(config.flush, FlushPolicy::Interval { .. });
+        let log_end = st.log_end;
+        drop(st);
+        // A switch to the page-cache policy makes everything appended readable at once; a switch
+        // away keeps the high watermark where it is (it never goes back) and later fsyncs move it.
+        if page_cache {
+            self.advance_high_watermark(log_end);
+        }
     }
 
     pub fn append(
@@ -177,7 +191,8 @@ impl PartitionLog {
             if bytes.len() as u64 > MAX_SEGMENT_BYTES || bytes.len() < HEADER_LEN {
                 return Err(LogError::BatchTooLarge(bytes.len()));
             }
-            self.maybe_roll(&mut st, bytes.len() as u64, now_ms)?;
+            let incoming_timestamp = log_append_time_ms.unwrap_or(h.max_timestamp);
+            self.maybe_roll(&mut st, bytes.len() as u64, incoming_timestamp, now_ms)?;
             let base = st.log_end;
             let mut header = [0u8; HEADER_LEN];
             header.copy_from_slice(&bytes[..HEADER_LEN]);
@@ -217,7 +232,7 @@ impl PartitionLog {
         drop(st);
         self.log_end.fetch_max(log_end, Ordering::AcqRel);
         if matches!(policy, FlushPolicy::Interval { .. }) {
-            self.readers.wake();
+            self.advance_high_watermark(log_end);
         }
         Ok(AppendOutcome::Appended {
             base_offset: Offset(first_base.unwrap_or(log_end)),
@@ -227,10 +242,18 @@ impl PartitionLog {
         })
     }
 
-    /// Rolls to a new segment when the active one is full or old enough. The rolled segment is
-    /// fsynced and its indexes written first, so everything below the new recovery point is
-    /// trusted after a crash.
-    fn maybe_roll(&self, st: &mut State, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+    /// Rolls to a new segment when the active one is full or old enough. Age follows Kafka's
+    /// segment.ms rule: the incoming batch's max timestamp against the segment's first batch's
+    /// (so a jump in record time rolls, and retention can then drop the older records). The
+    /// rolled segment is fsynced and its indexes written first, so everything below the new
+    /// recovery point is trusted after a crash.
+    fn maybe_roll(
+        &self,
+        st: &mut State,
+        incoming: u64,
+        incoming_timestamp: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
         let cfg = st.config;
         let active = st.active();
         if active.is_empty() {
@@ -238,7 +261,8 @@ impl PartitionLog {
         }
         let full = active.size as u64 + incoming > cfg.segment_bytes.min(MAX_SEGMENT_BYTES);
         let index_full = active.index_bytes() + 12 > cfg.max_index_bytes as usize;
-        let old = cfg.segment_ms >= 0 && now_ms - active.created_ms >= cfg.segment_ms;
+        let old = cfg.segment_ms >= 0
+            && active.time_waited_for_roll(now_ms, incoming_timestamp)? > cfg.segment_ms;
         if full || index_full || old {
             self.roll(st, now_ms)?;
         }
@@ -267,6 +291,7 @@ impl PartitionLog {
         active.seal();
         st.index_writes += 1;
         let base = st.log_end;
+        self.advance_durable(base);
         let seg = Segment::create(&self.dir, base, now_ms)?;
         st.segments.push(seg);
         st.producers.write_snapshot(&self.dir, Offset(base))?;
@@ -329,8 +354,15 @@ impl PartitionLog {
         }
     }
 
+    /// Records that offsets below `target` are on disk: with either policy they are then
+    /// readable.
     fn advance_durable(&self, target: i64) {
-        let before = self.durable_end.fetch_max(target, Ordering::AcqRel);
+        self.durable_end.fetch_max(target, Ordering::AcqRel);
+        self.advance_high_watermark(target);
+    }
+
+    fn advance_high_watermark(&self, target: i64) {
+        let before = self.high_watermark.fetch_max(target, Ordering::AcqRel);
         if target > before {
             self.readers.wake();
         }
@@ -411,6 +443,9 @@ impl PartitionLog {
         let (base, size) = mark;
         self.sync_new_dirs()?;
         file.sync_data()?;
+        // Everything below the snapshot's end is on disk now: readable, whoever appended it
+        // (an acks=0 producer waits for no fsync of its own).
+        self.advance_durable(next_offset);
         segment::stage_indexes(&self.dir, base, &indexes)?;
         {
             let mut st = self.lock();
@@ -439,11 +474,7 @@ impl PartitionLog {
     }
 
     pub fn high_watermark(&self) -> Offset {
-        let end = self.log_end.load(Ordering::Acquire);
-        match self.lock().config.flush {
-            FlushPolicy::EveryAppend => Offset(self.durable_end.load(Ordering::Acquire).min(end)),
-            FlushPolicy::Interval { .. } => Offset(end),
-        }
+        Offset(self.high_watermark.load(Ordering::Acquire))
     }
 
     pub fn read(
@@ -515,43 +546,63 @@ impl PartitionLog {
         )?)))
     }
 
+    /// The first batch holding a record stamped `ts` or later. As in Kafka, a match at or past
+    /// the high watermark is no answer (not a search for an earlier one): consumers cannot read
+    /// it yet.
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>, LogError> {
-        let candidates: Vec<(i64, Locate, u32, Arc<std::fs::File>)> = {
+        let fetchable = self.high_watermark().value();
+        let (candidates, log_start): (Vec<(Locate, u32, Arc<std::fs::File>)>, i64) = {
             let st = self.lock();
-            st.segments
+            let candidates = st
+                .segments
                 .iter()
                 .filter(|s| s.largest_timestamp >= ts && s.next_offset > st.log_start)
-                .map(|s| (s.base_offset, s.locate_time(ts), s.size, s.file.clone()))
-                .collect()
+                .map(|s| (s.locate_time(ts), s.size, s.file.clone()))
+                .collect();
+            (candidates, st.log_start)
         };
-        let log_start = self.log_start_offset().value();
-        let end = self.log_end.load(Ordering::Acquire);
-        for (_, position, size, file) in candidates {
+        for (position, size, file) in candidates {
             let position = position.resolve()?;
-            if let Some(b) = scan_for(&file, position, size, |h| {
+            if let Some((base, b)) = scan_for(&file, position, size, |h| {
                 h.max_timestamp >= ts && h.last_offset() >= log_start
             })? {
-                return Ok(Some(b)).map(|b: Option<Bytes>| b.filter(|_| end > 0));
+                return Ok((base < fetchable).then_some(b));
             }
         }
         Ok(None)
     }
 
+    /// The batch holding the largest timestamp of the log's segments (the earliest such batch
+    /// on a tie), if it lies below the high watermark. As in Kafka, every segment still on disk
+    /// counts, even where DeleteRecords has moved the log start past the batch: the answer
+    /// follows the segments, which go by retention or once the log start passes them whole.
     pub fn max_timestamp_batch(&self) -> Result<Option<Bytes>, LogError> {
+        let fetchable = self.high_watermark().value();
         let target = {
             let st = self.lock();
             st.segments
                 .iter()
-                .filter(|s| s.largest_timestamp_batch >= st.log_start)
-                .fold(None, |best: Option<(i64, i64)>, s| match best {
+                .filter(|s| s.largest_timestamp_batch >= 0)
+                .fold(None, |best: Option<(i64, &Segment)>, s| match best {
                     Some((ts, _)) if ts >= s.largest_timestamp => best,
-                    _ => Some((s.largest_timestamp, s.largest_timestamp_batch)),
+                    _ => Some((s.largest_timestamp, s)),
+                })
+                .map(|(_, s)| {
+                    let offset = s.largest_timestamp_batch;
+                    let relative = (offset - s.base_offset).clamp(0, u32::MAX as i64) as u32;
+                    (offset, s.locate(relative), s.size, s.file.clone())
                 })
         };
-        match target {
-            Some((_, offset)) => Ok(Some(self.read(Offset(offset), 1, self.log_end_offset())?)),
-            None => Ok(None),
+        let Some((offset, position, size, file)) = target else {
+            return Ok(None);
+        };
+        if offset >= fetchable {
+            return Ok(None);
         }
+        let found = scan_for(&file, position.resolve()?, size, |h| {
+            h.base_offset >= offset
+        })?;
+        Ok(found.and_then(|(base, b)| (base == offset).then_some(b)))
     }
 
     pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, Offset) {
@@ -589,51 +640,59 @@ impl PartitionLog {
         }
         st.log_start = offset;
         checkpoint::write_i64(&self.dir.join(LOG_START_FILE), offset)?;
-        if offset >= st.log_end && !st.active().is_empty() {
-            // Everything is deleted: start a fresh segment so the old one can go.
-            self.roll(&mut st, crate::broker::now_ms())?;
-        }
+        // Segments wholly below the new start go; the active segment stays even when nothing
+        // in it is readable any more (as in Kafka: retention or a roll removes it later).
         delete_segments_below_start(&mut st);
         Ok(Offset(st.log_start))
     }
 
+    /// Deletes the segments that retention.ms or retention.bytes has breached, as Kafka does:
+    /// oldest first, only below the high watermark, the active segment included. When every
+    /// segment goes, a new empty one is rolled first so the log start moves to the log end.
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        let hw = self.high_watermark().value();
         let mut st = self.lock();
         if st.offline {
             return Ok(0);
         }
+        st.producers.expire(now_ms, PRODUCER_ID_EXPIRATION_MS);
         let cfg = st.config;
-        let active = st.active();
-        if !active.is_empty() && cfg.segment_ms >= 0 && now_ms - active.created_ms >= cfg.segment_ms
-        {
+        let mut deletable = 0;
+        if cfg.retention_ms >= 0 {
+            deletable = count_deletable(&st, hw, |seg| {
+                now_ms - seg.retention_timestamp() > cfg.retention_ms
+            });
+        }
+        let total: u64 = st.segments.iter().map(|s| s.size as u64).sum();
+        if cfg.retention_bytes >= 0 && total >= cfg.retention_bytes as u64 {
+            let mut excess = total - cfg.retention_bytes as u64;
+            let by_size = count_deletable(&st, hw, |seg| {
+                let fits = excess >= seg.size as u64;
+                if fits {
+                    excess -= seg.size as u64;
+                }
+                fits
+            });
+            deletable = deletable.max(by_size);
+        }
+        if deletable == 0 {
+            return Ok(0);
+        }
+        self.invalidate_clean_marker(&mut st)?;
+        if deletable == st.segments.len() {
             self.roll(&mut st, now_ms)?;
         }
-        st.producers.expire(now_ms, PRODUCER_ID_EXPIRATION_MS);
-        let mut deleted = 0;
-        while st.segments.len() > 1 {
-            let total: u64 = st.segments.iter().map(|s| s.size as u64).sum();
-            let first = &st.segments[0];
-            let expired =
-                cfg.retention_ms >= 0 && first.largest_timestamp < now_ms - cfg.retention_ms;
-            let oversized =
-                cfg.retention_bytes >= 0 && total - first.size as u64 >= cfg.retention_bytes as u64;
-            if !(expired || oversized) {
-                break;
-            }
-            let seg = st.segments.remove(0);
+        for seg in st.segments.drain(..deletable) {
             seg.delete_files();
-            deleted += 1;
         }
-        if deleted > 0 {
-            let first = st.segments[0].base_offset;
-            if first > st.log_start {
-                st.log_start = first;
-                checkpoint::write_i64(&self.dir.join(LOG_START_FILE), first)?;
-            }
-            let start = st.log_start;
-            ProducerStateManager::clean_snapshots(&self.dir, Offset(start))?;
+        let first = st.segments[0].base_offset;
+        if first > st.log_start {
+            st.log_start = first;
+            checkpoint::write_i64(&self.dir.join(LOG_START_FILE), first)?;
         }
-        Ok(deleted)
+        let start = st.log_start;
+        ProducerStateManager::clean_snapshots(&self.dir, Offset(start))?;
+        Ok(deletable)
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -645,6 +704,29 @@ impl PartitionLog {
         fs::remove_dir_all(&self.dir)?;
         Ok(())
     }
+}
+
+/// How many segments from the oldest on satisfy `breached`, stopping at the first that does
+/// not, at one not wholly below the high watermark, or at an empty active segment.
+fn count_deletable(
+    st: &State,
+    high_watermark: i64,
+    mut breached: impl FnMut(&Segment) -> bool,
+) -> usize {
+    let mut n = 0;
+    for (i, seg) in st.segments.iter().enumerate() {
+        let upper = st
+            .segments
+            .get(i + 1)
+            .map(|next| next.base_offset)
+            .unwrap_or(st.log_end);
+        let last_and_empty = i + 1 == st.segments.len() && seg.is_empty();
+        if high_watermark < upper || last_and_empty || !breached(seg) {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 fn delete_segments_below_start(st: &mut State) {
@@ -668,13 +750,13 @@ fn set_log_append_time(header: &mut [u8; HEADER_LEN], rest: &[u8], now_ms: i64) 
     header[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
-/// The first whole batch from `position` matching `pred`.
+/// The first whole batch from `position` matching `pred`, with its base offset.
 fn scan_for(
     file: &std::fs::File,
     mut position: u32,
     size: u32,
     pred: impl Fn(&BatchHeader) -> bool,
-) -> Result<Option<Bytes>, LogError> {
+) -> Result<Option<(i64, Bytes)>, LogError> {
     use std::os::unix::fs::FileExt;
     let mut header = [0u8; HEADER_LEN];
     while size.saturating_sub(position) >= HEADER_LEN as u32 {
@@ -688,7 +770,7 @@ fn scan_for(
         }
         if pred(&h) {
             let out = super::segment::read_exact_uninit_at(file, len as usize, position as u64)?;
-            return Ok(Some(Bytes::from(out)));
+            return Ok(Some((h.base_offset, Bytes::from(out))));
         }
         position += len;
     }

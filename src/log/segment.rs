@@ -72,8 +72,12 @@ pub struct Segment {
     pub largest_timestamp: i64,
     /// Base offset of the batch holding `largest_timestamp`.
     pub largest_timestamp_batch: i64,
-    /// Wall-clock time of the first append (or of opening), for segment.ms rolls.
+    /// Wall-clock time of the first append (or of opening), for segment.ms rolls of a segment
+    /// whose first batch has no timestamp.
     pub created_ms: i64,
+    /// Max timestamp of the segment's first batch, which Kafka's segment.ms rule measures from;
+    /// `None` until known (a segment opened from disk reads it on first use).
+    first_batch_timestamp: Option<i64>,
     bytes_since_index: u32,
 }
 
@@ -118,12 +122,59 @@ impl Segment {
             largest_timestamp: -1,
             largest_timestamp_batch: -1,
             created_ms: now_ms,
+            first_batch_timestamp: None,
             bytes_since_index: 0,
         }
     }
 
+    /// The max timestamp of the first batch (-1 when it carries none), reading the batch
+    /// header from the file once for a segment opened from disk. `None` for an empty segment.
+    pub fn first_batch_timestamp(&mut self) -> std::io::Result<Option<i64>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        if self.first_batch_timestamp.is_none() {
+            use std::os::unix::fs::FileExt;
+            let mut header = [0u8; crate::record::batch::HEADER_LEN];
+            self.file.read_exact_at(&mut header, 0)?;
+            let h = crate::record::batch::BatchHeader::parse(&header)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            self.first_batch_timestamp = Some(h.max_timestamp);
+        }
+        Ok(self.first_batch_timestamp)
+    }
+
+    /// How long the segment has been open by Kafka's segment.ms rule: the incoming batch's max
+    /// timestamp against the first batch's, or wall-clock time since creation when the first
+    /// batch has no timestamp.
+    pub fn time_waited_for_roll(
+        &mut self,
+        now_ms: i64,
+        incoming_max_timestamp: i64,
+    ) -> std::io::Result<i64> {
+        Ok(match self.first_batch_timestamp()? {
+            Some(t) if t >= 0 => incoming_max_timestamp.saturating_sub(t),
+            _ => now_ms - self.created_ms,
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+
+    /// The time retention.ms measures from: the largest record timestamp, or the file's
+    /// modification time when no record carries one (as Kafka does).
+    pub fn retention_timestamp(&self) -> i64 {
+        if self.largest_timestamp >= 0 {
+            return self.largest_timestamp;
+        }
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(self.created_ms)
     }
 
     /// The in-memory time index's last entry (none for a sealed segment, whose largest
@@ -267,6 +318,9 @@ impl Segment {
 
     /// Updates indexes and bounds for a batch now at `position`.
     fn track(&mut self, position: u32, info: BatchInfo, index_interval: u32) {
+        if self.is_empty() {
+            self.first_batch_timestamp = Some(info.max_timestamp);
+        }
         if info.max_timestamp > self.largest_timestamp {
             self.largest_timestamp = info.max_timestamp;
             self.largest_timestamp_batch = info.base_offset;
@@ -299,6 +353,7 @@ impl Segment {
         self.next_offset = self.base_offset;
         self.largest_timestamp = -1;
         self.largest_timestamp_batch = -1;
+        self.first_batch_timestamp = None;
         self.bytes_since_index = 0;
         self.scan_tail(index_interval, max_batch)
     }

@@ -289,6 +289,8 @@ fn delete_records_moves_the_start_and_survives_reopen() {
 /// Every offset reads back the batch holding it, and every timestamp finds the first batch
 /// reaching it.
 fn assert_reads_and_lookups(log: &PartitionLog, end: i64) {
+    // Lookups answer only below the high watermark: make everything durable first.
+    log.flush().unwrap();
     for o in 0..end {
         let h = headers(&log.read(Offset(o), 1, Offset(end)).unwrap());
         assert!(
@@ -393,6 +395,7 @@ fn timestamp_lookups() {
     for i in 0..10 {
         append(&log, 1, 100 + i * 10);
     }
+    log.flush().unwrap();
     let b = log.find_batch_by_timestamp(135).unwrap().unwrap();
     assert_eq!(BatchHeader::parse(&b).unwrap().base_offset, 4);
     assert!(log.find_batch_by_timestamp(1_000).unwrap().is_none());
@@ -478,8 +481,8 @@ proptest! {
         for (i, ts) in timestamps.iter().enumerate() {
             append(&log, 1 + i % 3, *ts);
         }
+        log.flush().unwrap();
         if reopen {
-            log.flush().unwrap();
             drop(log);
             log = open(dir.path(), c());
         }
@@ -811,4 +814,168 @@ async fn a_new_partition_syncs_its_directories_with_its_first_data() {
     let reopened = open(&lost, cfg(1 << 20));
     assert_eq!(reopened.log_end_offset().value(), 0);
     assert_eq!(append(&reopened, 1, 5), (0, 0));
+}
+
+fn page_cache() -> FlushPolicy {
+    FlushPolicy::Interval {
+        messages: u64::MAX,
+        ms: u64::MAX,
+    }
+}
+
+#[test]
+fn fsyncs_nobody_waited_for_still_make_appends_readable() {
+    // An acks=0 producer waits for no fsync: the periodic checkpoint's fsync and a roll's must
+    // move the high watermark over what they made durable.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    append(&log, 2, 1);
+    assert_eq!(log.high_watermark(), Offset(0));
+    log.checkpoint_active_segment().unwrap();
+    assert_eq!(log.high_watermark(), Offset(2), "checkpoint fsync");
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(200));
+    let (_, last) = append(&log, 3, 1);
+    assert_eq!(log.high_watermark(), Offset(0));
+    append(&log, 3, 1); // rolls: the first segment is fsynced
+    assert_eq!(log.high_watermark(), Offset(last + 1), "roll fsync");
+}
+
+#[tokio::test]
+async fn high_watermark_never_goes_back_when_the_flush_policy_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            flush: page_cache(),
+            ..cfg(1 << 20)
+        },
+    );
+    append(&log, 10, 1);
+    assert_eq!(log.high_watermark(), Offset(10));
+    // Back to the fsync policy (flush.ms deleted): nothing was fsynced, yet what consumers
+    // have seen stays readable.
+    log.set_config(cfg(1 << 20));
+    assert_eq!(log.high_watermark(), Offset(10));
+    append(&log, 2, 1);
+    assert_eq!(
+        log.high_watermark(),
+        Offset(10),
+        "new data waits for its fsync"
+    );
+    log.wait_durable(Offset(12)).await.unwrap();
+    assert_eq!(log.high_watermark(), Offset(12));
+    // And to the page-cache policy again: unsynced appends become readable at once.
+    append(&log, 1, 1);
+    assert_eq!(log.high_watermark(), Offset(12));
+    log.set_config(LogConfig {
+        flush: page_cache(),
+        ..cfg(1 << 20)
+    });
+    assert_eq!(log.high_watermark(), Offset(13));
+}
+
+#[tokio::test]
+async fn timestamp_lookups_answer_nothing_at_or_past_the_high_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    append(&log, 1, 100);
+    log.wait_durable(Offset(1)).await.unwrap();
+    append(&log, 1, 200); // not yet durable: above the high watermark
+    assert_eq!(log.high_watermark(), Offset(1));
+    let base = |b: Option<Bytes>| b.map(|b| headers(&b)[0].base_offset);
+    assert_eq!(base(log.find_batch_by_timestamp(50).unwrap()), Some(0));
+    // The only match is unreadable: no answer, as Kafka gives, rather than the log end's batch.
+    assert_eq!(base(log.find_batch_by_timestamp(150).unwrap()), None);
+    assert_eq!(base(log.max_timestamp_batch().unwrap()), None);
+    log.wait_durable(Offset(2)).await.unwrap();
+    assert_eq!(base(log.find_batch_by_timestamp(150).unwrap()), Some(1));
+    assert_eq!(base(log.max_timestamp_batch().unwrap()), Some(1));
+}
+
+#[test]
+fn retention_time_deletes_a_breached_active_segment() {
+    let now = 10_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            retention_ms: 60_000,
+            flush: page_cache(),
+            ..cfg(1 << 20)
+        },
+    );
+    for _ in 0..5 {
+        append(&log, 1, now - 3_600_000);
+    }
+    assert_eq!(log.apply_retention(now).unwrap(), 1);
+    assert_eq!(log.log_start_offset(), Offset(5));
+    assert_eq!(log.log_end_offset(), Offset(5));
+    assert_eq!(log_files(dir.path()).len(), 1, "one new empty segment");
+    assert!(log.read(Offset(5), 1 << 20, Offset(5)).unwrap().is_empty());
+    // Nothing more to delete, and appends continue at the same offsets.
+    assert_eq!(log.apply_retention(now).unwrap(), 0);
+    assert_eq!(append(&log, 1, now), (5, 5));
+}
+
+#[tokio::test]
+async fn retention_keeps_an_active_segment_not_yet_below_the_high_watermark() {
+    let now = 10_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            retention_ms: 60_000,
+            ..cfg(1 << 20)
+        },
+    );
+    append(&log, 2, now - 3_600_000);
+    assert_eq!(log.apply_retention(now).unwrap(), 0, "not yet durable");
+    log.wait_durable(Offset(2)).await.unwrap();
+    assert_eq!(log.apply_retention(now).unwrap(), 1);
+    assert_eq!(log.log_start_offset(), Offset(2));
+}
+
+#[test]
+fn a_jump_in_record_time_rolls_the_segment_so_retention_can_drop_the_old_records() {
+    let now = 100_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            segment_ms: 600_000,
+            retention_ms: 3_600_000,
+            flush: page_cache(),
+            ..cfg(1 << 20)
+        },
+    );
+    append(&log, 1, now - 7_200_000);
+    // Same wall clock (1 s after opening), but the record time jumped two hours.
+    append(&log, 1, now);
+    assert_eq!(log_files(dir.path()).len(), 2);
+    assert_eq!(log.apply_retention(now).unwrap(), 1);
+    assert_eq!(log.log_start_offset(), Offset(1));
+    // Records within segment.ms of the segment's first one stay together.
+    append(&log, 1, now + 599_000);
+    assert_eq!(log_files(dir.path()).len(), 1);
+}
+
+#[test]
+fn segment_age_after_reopen_is_read_from_the_first_batch() {
+    let now = 100_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let c = LogConfig {
+        segment_ms: 600_000,
+        flush: page_cache(),
+        ..cfg(1 << 20)
+    };
+    {
+        let log = open(dir.path(), c);
+        append(&log, 1, now - 7_200_000);
+        log.flush().unwrap();
+    }
+    let log = open(dir.path(), c);
+    append(&log, 1, now);
+    assert_eq!(log_files(dir.path()).len(), 2);
 }

@@ -57,7 +57,7 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
             results.push(if !valid_acks {
                 PartitionResult::failed(p.index, ResponseError::InvalidRequiredAcks, None)
             } else {
-                append_partition(&ctx, &name, p.index, p.records, acks)
+                append_partition(&ctx, &name, p.index, p.records)
             });
         }
         topics.push((name, results));
@@ -68,11 +68,26 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
         let failed = topics
             .iter()
             .any(|(_, results)| results.iter().any(|r| r.error.is_some()));
-        return if failed {
-            Reply::Close
-        } else {
-            Reply::NoResponse
-        };
+        if failed {
+            return Reply::Close;
+        }
+        // Nobody waits for these appends, but they must still join the next group-commit fsync:
+        // with the fsync policy only durable data is readable, so an acks=0 record would
+        // otherwise stay invisible until some later write was synced.
+        let pending: Vec<_> = topics
+            .iter_mut()
+            .flat_map(|(_, results)| results.iter_mut().filter_map(|r| r.wait.take()))
+            .collect();
+        if !pending.is_empty() {
+            tokio::spawn(async move {
+                for (partition, end) in pending {
+                    if let Err(e) = partition.log.wait_durable(end).await {
+                        tracing::error!(error = %e, "flush of an acks=0 write failed");
+                    }
+                }
+            });
+        }
+        return Reply::NoResponse;
     }
     Reply::Later(Box::pin(async move {
         let topics = wait_durable(topics).await;
@@ -86,7 +101,6 @@ fn append_partition(
     topic: &str,
     index: i32,
     records: Option<Bytes>,
-    acks: i16,
 ) -> PartitionResult {
     let broker = &ctx.broker;
     let tp = TopicPartition::new(topic, index);
@@ -127,7 +141,7 @@ fn append_partition(
             base_offset: base_offset.value(),
             log_append_time_ms,
             log_start_offset: log_start_offset.value(),
-            wait: (acks != 0 && !partition.log.acknowledgeable(last_offset.next()))
+            wait: (!partition.log.acknowledgeable(last_offset.next()))
                 .then(|| (partition.clone(), last_offset.next())),
         },
         Err(e) => {
