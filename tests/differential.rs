@@ -7,6 +7,8 @@
 //! passes without comparing anything.
 
 mod common;
+#[path = "differential/configs.rs"]
+mod configs;
 
 use std::net::SocketAddr;
 
@@ -2262,6 +2264,10 @@ async fn strata_answers_like_apache_kafka() {
     let mut actual = scenario(&mut st, &run).await;
     expected.extend(group_scenario(&mut k, &run).await);
     actual.extend(group_scenario(&mut st, &run).await);
+    expected.extend(configs::config_scenario(&mut k, &run).await);
+    actual.extend(configs::config_scenario(&mut st, &run).await);
+    expected.extend(configs::metadata_after_delete_scenario(&mut k, &run).await);
+    actual.extend(configs::metadata_after_delete_scenario(&mut st, &run).await);
     let (kafka_ranges, strata_ranges) = (api_ranges(&mut k).await, api_ranges(&mut st).await);
     expected.extend(version_edges(kafka, &kafka_ranges, &strata_ranges).await);
     actual.extend(version_edges(strata, &strata_ranges, &kafka_ranges).await);
