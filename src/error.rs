@@ -28,6 +28,12 @@ pub fn config_error(e: &ConfigError) -> ResponseError {
     ResponseError::try_from_code(e.error_code()).unwrap_or(ResponseError::InvalidConfig)
 }
 
+/// Kafka wraps every refused broker-config change (a bad value as much as a read-only key or
+/// another broker's id) in an InvalidRequestException.
+pub fn broker_config_error(_e: &ConfigError) -> ResponseError {
+    ResponseError::InvalidRequest
+}
+
 pub fn producer_error(e: &ProducerStateError) -> ResponseError {
     match e {
         ProducerStateError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,

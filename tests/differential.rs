@@ -9,6 +9,8 @@
 mod common;
 #[path = "differential/log_semantics.rs"]
 mod log_semantics;
+#[path = "differential/configs.rs"]
+mod configs;
 
 use std::net::SocketAddr;
 
@@ -2266,6 +2268,10 @@ async fn strata_answers_like_apache_kafka() {
     actual.extend(group_scenario(&mut st, &run).await);
     expected.extend(log_semantics::steps(&mut k, &run).await);
     actual.extend(log_semantics::steps(&mut st, &run).await);
+    expected.extend(configs::config_scenario(&mut k, &run).await);
+    actual.extend(configs::config_scenario(&mut st, &run).await);
+    expected.extend(configs::metadata_after_delete_scenario(&mut k, &run).await);
+    actual.extend(configs::metadata_after_delete_scenario(&mut st, &run).await);
     let (kafka_ranges, strata_ranges) = (api_ranges(&mut k).await, api_ranges(&mut st).await);
     expected.extend(version_edges(kafka, &kafka_ranges, &strata_ranges).await);
     actual.extend(version_edges(strata, &strata_ranges, &kafka_ranges).await);

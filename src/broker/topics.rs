@@ -319,8 +319,12 @@ impl Broker {
         self.cluster().topics.get(name).cloned()
     }
 
-    /// Auto-creation on Metadata/Produce when `auto.create.topics.enable` is on. Returns the topic
-    /// if it exists (or was just created).
+    /// Auto-creation on Metadata when `auto.create.topics.enable` is on. Returns the topic only if
+    /// it existed before this call: Kafka answers the request that asks for the creation with
+    /// UNKNOWN_TOPIC_OR_PARTITION and no partitions (its controller creates the topic after the
+    /// answer), so a client learns the partitions on its next Metadata request. Right after a
+    /// DeleteTopics this also keeps a client from seeing a brand-new topic under the old name in
+    /// the same answer.
     pub fn get_or_auto_create(&self, name: &str) -> Result<Option<TopicMeta>, TopicError> {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
@@ -335,7 +339,7 @@ impl Broker {
             configs: vec![],
         };
         match self.create_topic(&req) {
-            Ok(t) => Ok(Some(t)),
+            Ok(_) => Ok(None),
             Err(TopicError::AlreadyExists(_)) => Ok(self.topic(name)),
             Err(e) => Err(e),
         }

@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 
 use super::broker::BrokerConfig;
-use super::broker_keys::broker_key;
+use super::broker_keys::{broker_key, THREAD_COUNT_KEYS};
 use super::describe::{describe_broker, ConfigEntry};
 use super::error::ConfigError;
 use super::value::{parse_value, split_list, ConfigType};
@@ -63,8 +63,8 @@ impl BrokerConfig {
         self.alter_in(BrokerScope::ClusterDefault, ops, validate_only)
     }
 
-    /// Applies `ops` in `scope`. Only keys Kafka can change at run time and Strata honours are
-    /// accepted: the broker defaults of topic configs.
+    /// Applies `ops` in `scope`. Kafka accepts any key it does not know at run time (it is stored
+    /// and ignored), refuses its static keys, and checks the dynamic ones with their validators.
     pub fn alter_in(
         &mut self,
         scope: BrokerScope,
@@ -74,8 +74,10 @@ impl BrokerConfig {
         let mut next = self.clone();
         for op in ops {
             let key = op.key();
-            let bk =
-                broker_key(key).ok_or_else(|| ConfigError::UnknownBrokerKey(key.to_string()))?;
+            let Some(bk) = broker_key(key) else {
+                next.alter_unknown(scope, op);
+                continue;
+            };
             if !bk.dynamic {
                 return Err(ConfigError::NotDynamic(key.to_string()));
             }
@@ -120,6 +122,7 @@ impl BrokerConfig {
         }
         // Catches combinations that only fail once converted, e.g. log.roll.ms=0.
         next.resolve_dynamic()?;
+        check_run_time_changes(self, &next)?;
         if !validate_only {
             *self = next;
         }
@@ -168,10 +171,67 @@ impl BrokerConfig {
         self.alter_in(scope, &ops, false)
     }
 
+    /// A key Kafka would not know is kept as written (DELETE removes it; APPEND and SUBTRACT treat
+    /// it as a list), never validated and never described.
+    fn alter_unknown(&mut self, scope: BrokerScope, op: &AlterOp) {
+        let key = op.key().to_string();
+        let layer = self.layer_mut(scope);
+        match op {
+            AlterOp::Set(_, v) => {
+                layer.insert(key, v.clone());
+            }
+            AlterOp::Delete(_) => {
+                layer.shift_remove(&key);
+            }
+            AlterOp::Append(_, v) | AlterOp::Subtract(_, v) => {
+                let mut items = split_list(layer.get(&key).map(String::as_str).unwrap_or(""));
+                let given = split_list(v);
+                if matches!(op, AlterOp::Append(..)) {
+                    items.extend(
+                        given
+                            .into_iter()
+                            .filter(|g| !items.contains(g))
+                            .collect::<Vec<_>>(),
+                    );
+                } else {
+                    items.retain(|i| !given.contains(i));
+                }
+                layer.insert(key, items.join(","));
+            }
+        }
+    }
+
     fn layer_mut(&mut self, scope: BrokerScope) -> &mut IndexMap<String, String> {
         match scope {
             BrokerScope::ThisBroker => &mut self.dynamic_broker,
             BrokerScope::ClusterDefault => &mut self.dynamic_default,
         }
     }
+}
+
+/// Kafka's reconfiguration checks, which compare the new value with the one in use: thread pools
+/// grow or shrink by at most a factor of two, and `max.connections` cannot become 0.
+fn check_run_time_changes(current: &BrokerConfig, next: &BrokerConfig) -> Result<(), ConfigError> {
+    let wrap = |msg: String| {
+        ConfigError::Rule(format!(
+            "Invalid value org.apache.kafka.common.config.ConfigException: {msg} for configuration Invalid dynamic configuration"
+        ))
+    };
+    for key in THREAD_COUNT_KEYS {
+        let (old, new) = (current.num(key), next.num(key));
+        if old == new {
+            continue;
+        }
+        if new > old.saturating_mul(2) {
+            return Err(wrap(format!("Dynamic thread count update validation failed for {key}={new}, value should not be greater than double the current value {old}")));
+        }
+        if new < old / 2 || new < 1 {
+            return Err(wrap(format!("Dynamic thread count update validation failed for {key}={new}, value should be at least half the current value {old}")));
+        }
+    }
+    let connections = next.num("max.connections");
+    if connections != current.num("max.connections") && connections < 1 {
+        return Err(wrap(format!("Invalid max.connections {connections}")));
+    }
+    Ok(())
 }

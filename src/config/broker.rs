@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use super::broker_keys::broker_key;
+use super::broker_keys::{broker_key, NOT_HONOURED};
 use super::describe::ConfigSource;
 use super::error::ConfigError;
 use super::topic_config::TopicConfig;
@@ -146,6 +146,9 @@ impl BrokerConfig {
             match broker_key(key) {
                 Some(bk) => {
                     parse_value(&bk.def, &v.value)?;
+                    if NOT_HONOURED.contains(&key.as_str()) {
+                        unknown.push(key.clone());
+                    }
                 }
                 None => unknown.push(key.clone()),
             }
@@ -270,6 +273,17 @@ impl BrokerConfig {
         Ok(())
     }
 
+    /// `max.connections` when it was set at run time (IncrementalAlterConfigs on the broker or
+    /// the cluster default); the listener then applies it instead of its start-up bound.
+    pub fn run_time_max_connections(&self) -> Option<usize> {
+        match self.layered("max.connections") {
+            Some((raw, ConfigSource::DynamicBroker | ConfigSource::DynamicDefaultBroker)) => {
+                raw.trim().parse::<usize>().ok()
+            }
+            _ => None,
+        }
+    }
+
     /// The broker key that supplies `tk`'s default: the first synonym set anywhere, else the
     /// first with a built-in default (so `log.retention.hours=168` when nothing is set).
     pub(crate) fn resolve_synonym(
@@ -310,14 +324,20 @@ impl BrokerConfig {
                     ms = -1;
                 }
                 if ms == 0 {
-                    return Err(bad(
-                        "log.retention.ms must be unlimited (-1) or, equal or greater than 1"
+                    return Err(ConfigError::Rule(
+                        "requirement failed: log.retention.ms must be unlimited (-1) or, greater than or equal to 1"
                             .into(),
                     ));
                 }
             }
             ms.to_string()
         };
+        if tk.def.name == "segment.ms" && topic_raw.parse::<i64>().is_ok_and(|ms| ms < 1) {
+            // Kafka's start-up requirement on the resolved roll time, not a key validator.
+            return Err(ConfigError::Rule(
+                "requirement failed: log.roll.ms must be greater than or equal to 1".into(),
+            ));
+        }
         parse_value(&tk.def, &topic_raw).map_err(|e| match e {
             ConfigError::InvalidValue { reason, .. } => bad(reason),
             other => other,

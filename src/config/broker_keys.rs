@@ -67,7 +67,14 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("log.dirs", STR, NULL, ANY, false),
     k("log.dir", STR, Some("./data"), ANY, false),
     k("socket.request.max.bytes", Int, Some("104857600"), AtLeast(1), false),
-    k("max.connections", Int, Some("10000"), AtLeast(0), false),
+    k("max.connections", Int, Some("10000"), AtLeast(0), true),
+    // Accepted and described at run time as Kafka does; Strata's tokio runtime sizes its own
+    // threads and it keeps no per-IP count, so these change nothing.
+    k("max.connections.per.ip", Int, Some("2147483647"), AtLeast(0), true),
+    k("num.network.threads", Int, Some("3"), AtLeast(1), true),
+    k("num.io.threads", Int, Some("8"), AtLeast(1), true),
+    k("background.threads", Int, Some("10"), AtLeast(1), true),
+    k("log.cleaner.threads", Int, Some("1"), AtLeast(0), true),
     k("queued.max.requests", Int, Some("500"), AtLeast(1), false),
     k("connections.max.idle.ms", Long, Some("600000"), AtLeast(0), false),
     // Topics.
@@ -107,7 +114,7 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("log.roll.hours", Int, Some("168"), AtLeast(1), false),
     k("log.roll.jitter.ms", Long, NULL, ANY, true),
     k("log.roll.jitter.hours", Int, Some("0"), AtLeast(0), false),
-    k("log.segment.bytes", Int, Some("1073741824"), AtLeast(14), true),
+    k("log.segment.bytes", Int, Some("1073741824"), AtLeast(1_048_576), true),
     k("message.max.bytes", Int, Some("1048588"), AtLeast(0), true),
     k("min.insync.replicas", Int, Some("1"), AtLeast(1), true),
     k("unclean.leader.election.enable", Boolean, Some("false"), ANY, true),
@@ -139,6 +146,24 @@ pub(crate) static BROKER_KEYS: &[BrokerKey] = &[
     k("transaction.remove.expired.transaction.cleanup.interval.ms", Int, Some("3600000"), AtLeast(1), false),
     k("producer.id.expiration.ms", Int, Some("86400000"), AtLeast(1), false),
     k("producer.id.expiration.check.interval.ms", Int, Some("600000"), AtLeast(1), false),
+];
+
+/// Keys validated, stored and described as Kafka does, but with no effect on Strata; start-up
+/// still lists them among the keys it ignores.
+pub(crate) const NOT_HONOURED: &[&str] = &[
+    "max.connections.per.ip",
+    "num.network.threads",
+    "num.io.threads",
+    "background.threads",
+    "log.cleaner.threads",
+];
+
+/// Thread pools Kafka resizes at run time, by at most a factor of two each way.
+pub(crate) const THREAD_COUNT_KEYS: &[&str] = &[
+    "num.network.threads",
+    "num.io.threads",
+    "background.threads",
+    "log.cleaner.threads",
 ];
 
 pub(crate) fn broker_key(name: &str) -> Option<&'static BrokerKey> {

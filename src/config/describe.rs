@@ -50,8 +50,15 @@ const FSYNC_DOC: &str =
 flush.ms): Strata fsyncs every append before acknowledging it. Setting either applies Kafka's \
 interval semantics.";
 
-/// Every value the listed broker keys have in any layer, in Kafka's order.
-fn broker_synonym_entries(broker: &BrokerConfig, names: &[&str]) -> Vec<ConfigSynonym> {
+/// Every value the listed broker keys (a synonym chain) have in any layer, in Kafka's order (by
+/// layer, then by chain), less the entries before the first one named `first`: Kafka drops those,
+/// so a key with no value of its own shows no synonyms at all even when a lower-precedence key of
+/// its chain has one (`log.retention.ms` unset hides `log.retention.hours=168`).
+fn broker_synonym_entries(
+    broker: &BrokerConfig,
+    names: &[&str],
+    first: &str,
+) -> Vec<ConfigSynonym> {
     let mut out = Vec::new();
     for source in BROKER_SOURCES {
         for name in names {
@@ -64,7 +71,10 @@ fn broker_synonym_entries(broker: &BrokerConfig, names: &[&str]) -> Vec<ConfigSy
             }
         }
     }
-    out
+    match out.iter().position(|s| s.name == first) {
+        Some(at) => out.split_off(at),
+        None => Vec::new(),
+    }
 }
 
 /// DescribeConfigs(BROKER).
@@ -84,11 +94,11 @@ pub(crate) fn describe_broker(broker: &BrokerConfig) -> Vec<ConfigEntry> {
             } else {
                 value
             };
-            // A key's synonyms are itself and the lower-precedence keys of its chain.
             let chain = broker_synonyms(name);
-            let names: Vec<&str> = match chain.iter().position(|n| *n == name) {
-                Some(at) => chain.iter().skip(at).copied().collect(),
-                None => vec![name],
+            let names: Vec<&str> = if chain.is_empty() {
+                vec![name]
+            } else {
+                chain.to_vec()
             };
             let documentation = (name == "log.flush.interval.messages"
                 && broker.log_defaults.fsync_every_append())
@@ -100,7 +110,7 @@ pub(crate) fn describe_broker(broker: &BrokerConfig) -> Vec<ConfigEntry> {
                 read_only: !k.dynamic,
                 sensitive: k.def.ty == ConfigType::Password,
                 config_type: k.def.ty,
-                synonyms: broker_synonym_entries(broker, &names),
+                synonyms: broker_synonym_entries(broker, &names, name),
                 documentation,
             }
         })
@@ -119,22 +129,18 @@ pub(crate) fn describe_topic(
             let name = tk.def.name;
             let names: Vec<&str> = tk.synonyms.iter().map(|s| s.name).collect();
             let mut synonyms = Vec::new();
-            let own = overrides(name);
-            let source = match &own {
-                Some(v) => {
-                    synonyms.push(ConfigSynonym {
-                        name: name.to_string(),
-                        value: Some(v.clone()),
-                        source: ConfigSource::DynamicTopic,
-                    });
-                    ConfigSource::DynamicTopic
-                }
-                None => broker
-                    .resolve_synonym(tk)
-                    .map(|(_, _, source)| source)
-                    .unwrap_or(ConfigSource::Default),
-            };
-            synonyms.extend(broker_synonym_entries(broker, &names));
+            if let Some(v) = overrides(name) {
+                synonyms.push(ConfigSynonym {
+                    name: name.to_string(),
+                    value: Some(v),
+                    source: ConfigSource::DynamicTopic,
+                });
+            }
+            if let Some(primary) = names.first() {
+                synonyms.extend(broker_synonym_entries(broker, &names, primary));
+            }
+            // Kafka takes the source from the first synonym listed, DEFAULT when there is none.
+            let source = synonyms.first().map_or(ConfigSource::Default, |s| s.source);
             let documentation = matches!(name, "flush.messages" | "flush.ms")
                 .then_some(())
                 .filter(|_| effective.fsync_every_append())

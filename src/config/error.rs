@@ -23,8 +23,12 @@ pub enum ConfigError {
     #[error("Unknown broker config name: {0}")]
     UnknownBrokerKey(String),
     /// A known broker key that cannot change while the broker runs.
-    #[error("Cannot update these configs dynamically: {0}")]
+    #[error("Cannot update these configs dynamically: Set({0})")]
     NotDynamic(String),
+    /// A rule Kafka checks beyond a key's own validator, in Kafka's words (which do not follow
+    /// the "Invalid value" pattern).
+    #[error("{0}")]
+    Rule(String),
     /// APPEND / SUBTRACT on a key whose type is not a list.
     #[error("Config value {op} is not allowed for config key: {key}")]
     NotAList { key: String, op: &'static str },

@@ -26,10 +26,8 @@ fn validate(tk: &TopicKey, value: &str) -> Result<(), ConfigError> {
     parse_value(&tk.def, value)?;
     // Kafka refuses remote storage on a broker where tiered storage is off; Strata has none.
     if tk.def.name == "remote.storage.enable" && value.trim().eq_ignore_ascii_case("true") {
-        return Err(ConfigError::invalid(
-            tk.def.name,
-            value,
-            "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.",
+        return Err(ConfigError::Rule(
+            "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.".into(),
         ));
     }
     Ok(())
@@ -134,14 +132,10 @@ impl TopicOverrides {
     pub fn validate(&self, broker: &BrokerConfig) -> Result<(), ConfigError> {
         let t = self.effective(broker);
         if t.min_compaction_lag_ms > t.max_compaction_lag_ms {
-            return Err(ConfigError::invalid(
-                "min.compaction.lag.ms",
-                &t.min_compaction_lag_ms.to_string(),
-                format!(
-                    "conflict topic config setting min.compaction.lag.ms ({}) > max.compaction.lag.ms ({})",
-                    t.min_compaction_lag_ms, t.max_compaction_lag_ms
-                ),
-            ));
+            return Err(ConfigError::Rule(format!(
+                "conflict topic config setting min.compaction.lag.ms ({}) > max.compaction.lag.ms ({})",
+                t.min_compaction_lag_ms, t.max_compaction_lag_ms
+            )));
         }
         Ok(())
     }

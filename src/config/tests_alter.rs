@@ -6,6 +6,10 @@ fn props(text: &str) -> BrokerConfig {
     BrokerConfig::from_properties(text).unwrap()
 }
 
+fn set(k: &str, v: &str) -> AlterOp {
+    AlterOp::Set(k.into(), v.into())
+}
+
 fn entry<'a>(entries: &'a [ConfigEntry], name: &str) -> &'a ConfigEntry {
     entries.iter().find(|e| e.name == name).unwrap()
 }
@@ -30,22 +34,31 @@ fn describe_broker_sources_and_synonyms() {
         (ms.value.as_deref(), ms.source),
         (None, ConfigSource::Default)
     );
-    let chain: Vec<_> = ms
-        .synonyms
-        .iter()
-        .map(|s| (s.name.as_str(), s.value.as_deref(), s.source))
-        .collect();
+    // Kafka lists a chain's values from the described key on: log.retention.ms has none of its
+    // own, so none are shown, though log.retention.hours is set.
+    assert!(ms.synonyms.is_empty());
+    let chain = |e: &ConfigEntry| -> Vec<(String, Option<String>, ConfigSource)> {
+        e.synonyms
+            .iter()
+            .map(|s| (s.name.clone(), s.value.clone(), s.source))
+            .collect()
+    };
     assert_eq!(
-        chain,
+        chain(entry(&d, "log.retention.hours")),
         vec![
             (
-                "log.retention.hours",
-                Some("24"),
+                "log.retention.hours".into(),
+                Some("24".into()),
                 ConfigSource::StaticBroker
             ),
-            ("log.retention.hours", Some("168"), ConfigSource::Default),
+            (
+                "log.retention.hours".into(),
+                Some("168".into()),
+                ConfigSource::Default
+            ),
         ]
     );
+    assert!(chain(entry(&d, "log.retention.minutes")).is_empty());
     let hours = entry(&d, "log.retention.hours");
     assert_eq!(
         (hours.value.as_deref(), hours.source),
@@ -144,13 +157,19 @@ fn alter_rejections_change_nothing() {
         c.alter(&[set("log.retention.hours", "1")], false),
         Err(ConfigError::NotDynamic(_))
     ));
+    // Kafka 4.x: segments of at least 1 MiB.
     let err = c
-        .alter(&[set("log.segment.bytes", "13")], false)
+        .alter(&[set("log.segment.bytes", "1048575")], false)
         .unwrap_err();
-    assert_eq!(err.error_code(), INVALID_CONFIG);
-    assert!(c.alter(&[set("log.roll.ms", "0")], false).is_err());
-    let err = c.alter(&[set("no.such.key", "1")], false).unwrap_err();
-    assert_eq!(err.to_string(), "Unknown broker config name: no.such.key");
+    assert_eq!(
+        err.to_string(),
+        "Invalid value 1048575 for configuration log.segment.bytes: Value must be at least 1048576"
+    );
+    let err = c.alter(&[set("log.roll.ms", "0")], false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "requirement failed: log.roll.ms must be greater than or equal to 1"
+    );
     c.alter(&[set("log.segment.bytes", "2000000")], true)
         .unwrap();
     assert_eq!(c.describe(), before);
@@ -229,5 +248,81 @@ fn alter_lists_and_scopes() {
             delete: true,
             compact: false
         }
+    );
+}
+
+#[test]
+fn run_time_keys_kafka_accepts() {
+    let mut c = props("");
+    // Unknown keys are stored and ignored, as Kafka does; they are never described.
+    c.alter(&[set("no.such.key", "1")], false).unwrap();
+    assert_eq!(
+        c.dynamic_entries(BrokerScope::ClusterDefault),
+        vec![("no.such.key".to_string(), "1".to_string())]
+    );
+    assert!(c.describe().iter().all(|e| e.name != "no.such.key"));
+    c.alter(&[AlterOp::Delete("no.such.key".into())], false)
+        .unwrap();
+    assert!(c.dynamic_entries(BrokerScope::ClusterDefault).is_empty());
+
+    // Thread pools move by at most a factor of two from the value in use.
+    c.alter(&[set("num.io.threads", "16")], false).unwrap();
+    let io = entry(&c.describe(), "num.io.threads").clone();
+    assert_eq!(
+        (io.value.as_deref(), io.source, io.read_only),
+        (Some("16"), ConfigSource::DynamicDefaultBroker, false)
+    );
+    let err = c.alter(&[set("num.io.threads", "33")], true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("value should not be greater than double the current value 16"),
+        "{err}"
+    );
+    let err = c.alter(&[set("num.io.threads", "7")], true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("value should be at least half the current value 16"),
+        "{err}"
+    );
+    assert!(c.alter(&[set("background.threads", "0")], true).is_err());
+
+    // max.connections applies at run time; 0 is refused there.
+    assert_eq!(c.run_time_max_connections(), None);
+    c.alter_in(
+        BrokerScope::ThisBroker,
+        &[set("max.connections", "5")],
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.run_time_max_connections(), Some(5));
+    let err = c
+        .alter_in(
+            BrokerScope::ThisBroker,
+            &[set("max.connections", "0")],
+            true,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Invalid max.connections 0"),
+        "{err}"
+    );
+    c.alter_in(
+        BrokerScope::ThisBroker,
+        &[AlterOp::Delete("max.connections".into())],
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.run_time_max_connections(), None);
+}
+
+#[test]
+fn read_only_keys_name_the_set_as_kafka_does() {
+    let mut c = props("");
+    let err = c
+        .alter(&[set("log.retention.hours", "5")], true)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Cannot update these configs dynamically: Set(log.retention.hours)"
     );
 }

@@ -149,16 +149,14 @@ fn retention_ms_wins_over_minutes_over_hours() {
     assert_eq!(r("log.retention.hours=-1"), -1);
     // Any negative value is unlimited, as in Kafka.
     assert_eq!(r("log.retention.minutes=-5"), -1);
-    assert_names(
-        BrokerConfig::from_properties("log.retention.ms=0").unwrap_err(),
-        "log.retention.ms",
-        "0",
-    );
-    assert_names(
-        BrokerConfig::from_properties("log.retention.hours=0").unwrap_err(),
-        "log.retention.hours",
-        "0",
-    );
+    // Kafka's start-up requirement on the resolved retention, in its words, whichever key set it.
+    for text in ["log.retention.ms=0", "log.retention.hours=0"] {
+        assert_eq!(
+            BrokerConfig::from_properties(text).unwrap_err().to_string(),
+            "requirement failed: log.retention.ms must be unlimited (-1) or, greater than or equal to 1",
+            "{text}"
+        );
+    }
     // 2^31-1 hours overflows neither i64 nor the check.
     assert_eq!(
         r("log.retention.hours=2147483647"),
@@ -175,10 +173,11 @@ fn roll_and_flush_synonyms() {
             .segment_ms,
         5
     );
-    assert_names(
-        BrokerConfig::from_properties("log.roll.ms=0").unwrap_err(),
-        "log.roll.ms",
-        "0",
+    assert_eq!(
+        BrokerConfig::from_properties("log.roll.ms=0")
+            .unwrap_err()
+            .to_string(),
+        "requirement failed: log.roll.ms must be greater than or equal to 1"
     );
     assert_names(
         BrokerConfig::from_properties("log.roll.hours=0").unwrap_err(),
@@ -220,7 +219,7 @@ fn limits_at_and_past_their_bounds() {
     let cases = [
         ("message.max.bytes", "0", "-1"),
         ("socket.request.max.bytes", "1", "0"),
-        ("log.segment.bytes", "14", "13"),
+        ("log.segment.bytes", "1048576", "1048575"),
         ("log.segment.bytes", "2147483647", "2147483648"),
         ("log.index.size.max.bytes", "4", "3"),
         ("log.index.interval.bytes", "0", "-1"),
@@ -285,7 +284,8 @@ fn invalid_values_name_key_and_value() {
         ("auto.create.topics.enable", "yes"),
         ("num.partitions", "four"),
         ("log.message.timestamp.type", "WallClock"),
-        ("log.cleanup.policy", "delete,archive"),
+        // Kafka names the list element it refuses.
+        ("log.cleanup.policy", "archive"),
         ("compression.type", "brotli"),
         ("node.id", "-3"),
         ("listeners", "PLAINTEXT://host"),

@@ -90,7 +90,7 @@ pub(crate) static TOPIC_KEYS: &[TopicKey] = &[
     key("remote.storage.enable", Boolean, "false", None, &[]),
     key("retention.bytes", Long, "-1", None, &[same("log.retention.bytes")]),
     key("retention.ms", Long, "604800000", AtLeast(-1), &[same("log.retention.ms"), Synonym { name: "log.retention.minutes", unit: Unit::MinutesToMs }, Synonym { name: "log.retention.hours", unit: Unit::HoursToMs }]),
-    key("segment.bytes", Int, "1073741824", AtLeast(14), &[same("log.segment.bytes")]),
+    key("segment.bytes", Int, "1073741824", AtLeast(1_048_576), &[same("log.segment.bytes")]),
     key("segment.index.bytes", Int, "10485760", AtLeast(4), &[same("log.index.size.max.bytes")]),
     key("segment.jitter.ms", Long, "0", AtLeast(0), &[same("log.roll.jitter.ms"), Synonym { name: "log.roll.jitter.hours", unit: Unit::HoursToMs }]),
     key("segment.ms", Long, "604800000", AtLeast(1), &[same("log.roll.ms"), Synonym { name: "log.roll.hours", unit: Unit::HoursToMs }]),

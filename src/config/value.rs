@@ -73,7 +73,9 @@ pub(crate) fn split_list(raw: &str) -> Vec<String> {
     trimmed.split(',').map(|s| s.trim().to_string()).collect()
 }
 
-/// Parses and validates `raw` for `def`, naming the key and value in any error.
+/// Parses and validates `raw` for `def`, naming the key and value in any error. Type errors show
+/// the value as written; range errors show it as Kafka prints the parsed value ("+7" is "7",
+/// "2" is "2.0" for a double), and list validators show the element or list they refuse.
 pub(crate) fn parse_value(def: &KeyDef, raw: &str) -> Result<Parsed, ConfigError> {
     let bad = |reason: String| ConfigError::invalid(def.name, raw, reason);
     let trimmed = raw.trim();
@@ -117,43 +119,59 @@ pub(crate) fn parse_value(def: &KeyDef, raw: &str) -> Result<Parsed, ConfigError
         ConfigType::String | ConfigType::Class => Parsed::Text(trimmed.to_string()),
         ConfigType::Password => Parsed::Text(raw.to_string()),
     };
-    check(def, &parsed).map_err(bad)?;
+    check(def, &parsed)
+        .map_err(|(shown, reason)| ConfigError::invalid(def.name, &shown, reason))?;
     Ok(parsed)
 }
 
-fn check(def: &KeyDef, value: &Parsed) -> Result<(), String> {
+/// Kafka's `Range`: the lower bound is checked first, and each bound has its own message. Bounds
+/// print as Rust prints them, which for the ratio's 0.0 and 1.0 is Kafka's "0" and "1".
+fn range<T: PartialOrd + std::fmt::Display>(
+    value: T,
+    lo: Option<T>,
+    hi: Option<T>,
+    shown: String,
+) -> Result<(), (String, String)> {
+    if let Some(lo) = lo.filter(|lo| value < *lo) {
+        return Err((shown, format!("Value must be at least {lo}")));
+    }
+    if let Some(hi) = hi.filter(|hi| value > *hi) {
+        return Err((shown, format!("Value must be no more than {hi}")));
+    }
+    Ok(())
+}
+
+/// On failure: the value as Kafka shows it, and the reason.
+fn check(def: &KeyDef, value: &Parsed) -> Result<(), (String, String)> {
     match (def.check, value) {
         (Check::None, _) => Ok(()),
-        (Check::AtLeast(min), Parsed::Number(n)) if *n < min => {
-            Err(format!("Value must be at least {min}"))
-        }
-        (Check::Between(lo, hi), Parsed::Number(n)) if *n < lo || *n > hi => Err(format!(
-            "Value must be no less than {lo} and no more than {hi}"
+        (Check::AtLeast(min), Parsed::Number(n)) => range(*n, Some(min), None, n.to_string()),
+        (Check::Between(lo, hi), Parsed::Number(n)) => range(*n, Some(lo), Some(hi), n.to_string()),
+        (Check::Ratio, Parsed::Double(d)) => range(*d, Some(0.0), Some(1.0), format_double(*d)),
+        (Check::OneOf(allowed), Parsed::Text(s)) if !allowed.contains(&s.as_str()) => Err((
+            s.clone(),
+            format!("String must be one of: {}", allowed.join(", ")),
         )),
-        (Check::Ratio, Parsed::Double(d)) if !(0.0..=1.0).contains(d) => {
-            Err("Value must be no less than 0 and no more than 1".into())
-        }
-        (Check::OneOf(allowed), Parsed::Text(s)) if !allowed.contains(&s.as_str()) => {
-            Err(format!("String must be one of: {}", allowed.join(", ")))
-        }
+        // Kafka's ValidList checks each element with ValidString and names the first it refuses.
         (Check::ListOf(allowed), Parsed::List(items)) => {
             match items.iter().find(|i| !allowed.contains(&i.as_str())) {
-                Some(_) => Err(format!(
-                    "List must contain only values from: {}",
-                    allowed.join(", ")
+                Some(item) => Err((
+                    item.clone(),
+                    format!("String must be one of: {}", allowed.join(", ")),
                 )),
                 None => Ok(()),
             }
         }
-        (Check::GzipLevel, Parsed::Number(n)) if *n != -1 && !(1..=9).contains(n) => {
-            Err("Value must be -1 or between 1 and 9".into())
-        }
-        (Check::ThrottledReplicas, Parsed::List(items)) => check_throttled(items),
+        (Check::GzipLevel, Parsed::Number(n)) if *n != -1 && !(1..=9).contains(n) => Err((
+            n.to_string(),
+            "Value must be between 1 and 9 or equal to -1".into(),
+        )),
+        (Check::ThrottledReplicas, Parsed::List(items)) => check_throttled(def.name, items),
         _ => Ok(()),
     }
 }
 
-fn check_throttled(items: &[String]) -> Result<(), String> {
+fn check_throttled(key: &str, items: &[String]) -> Result<(), (String, String)> {
     if items.len() == 1 && items.first().is_some_and(|s| s == "*") {
         return Ok(());
     }
@@ -165,16 +183,31 @@ fn check_throttled(items: &[String]) -> Result<(), String> {
     if items.iter().all(pair_ok) {
         Ok(())
     } else {
-        Err("Value should be either '*' or a list of replicas in the form [PartitionId]:[BrokerId],..".into())
+        // Kafka shows the list as Java prints one: "[0:1, *]".
+        Err((
+            format!("[{}]", items.join(", ")),
+            format!("{key} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."),
+        ))
     }
 }
 
-/// Formats a double as Java's `Double.toString` does for ordinary values ("0.5", "1.0").
+/// Formats a double as Java's `Double.toString` does: plain between 10^-3 and 10^7 ("0.5",
+/// "1.0"), scientific outside ("1.0E9", "1.0E-4").
 pub(crate) fn format_double(d: f64) -> String {
-    if d.fract() == 0.0 && d.abs() < 1e7 {
-        format!("{d:.1}")
+    let magnitude = d.abs();
+    if d == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        if d.fract() == 0.0 {
+            format!("{d:.1}")
+        } else {
+            format!("{d}")
+        }
     } else {
-        format!("{d}")
+        let sci = format!("{d:e}");
+        match sci.split_once('e') {
+            Some((mantissa, exp)) if mantissa.contains('.') => format!("{mantissa}E{exp}"),
+            Some((mantissa, exp)) => format!("{mantissa}.0E{exp}"),
+            None => sci,
+        }
     }
 }
 
@@ -251,7 +284,10 @@ mod tests {
         );
         assert_eq!(parse_value(&l, "").unwrap(), Parsed::List(vec![]));
         let err = parse_value(&l, "compact,bogus").unwrap_err().to_string();
-        assert!(err.contains("compact,bogus") && err.contains('k'), "{err}");
+        assert_eq!(
+            err,
+            "Invalid value bogus for configuration k: String must be one of: compact, delete"
+        );
     }
 
     #[test]
@@ -269,5 +305,9 @@ mod tests {
         assert_eq!(format_double(0.5), "0.5");
         assert_eq!(format_double(1.0), "1.0");
         assert_eq!(format_double(0.0), "0.0");
+        assert_eq!(format_double(2.0), "2.0");
+        assert_eq!(format_double(1e9), "1.0E9");
+        assert_eq!(format_double(1.5e-5), "1.5E-5");
+        assert_eq!(format_double(-0.5), "-0.5");
     }
 }

@@ -16,7 +16,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::{Reply, RequestContext};
 use crate::broker::Broker;
 use crate::config::{AlterOp, ConfigEntry, TopicOverrides};
-use crate::error::{config_error, topic_error};
+use crate::error::{broker_config_error, config_error, topic_error};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -49,7 +49,7 @@ pub async fn describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) 
             let configs = entries
                 .into_iter()
                 .filter(|e| keys.as_ref().is_none_or(|k| k.contains(&e.name)))
-                .map(|e| to_result(e, req.include_synonyms, version))
+                .map(|e| to_result(e, req.include_synonyms, req.include_documentation, version))
                 .collect();
             base.with_configs(configs)
         })
@@ -98,6 +98,7 @@ fn check_broker_name(broker: &Broker, name: &str) -> Result<(), Failure> {
 fn to_result(
     e: ConfigEntry,
     include_synonyms: bool,
+    include_documentation: bool,
     version: i16,
 ) -> DescribeConfigsResourceResult {
     let synonyms = if include_synonyms {
@@ -126,6 +127,12 @@ fn to_result(
         // config_type exists from v3.
         .with_config_type(if version >= 3 { e.config_type as i8 } else { 0 })
         .with_synonyms(synonyms)
+        // Null unless asked for, and null for keys Strata has no text for, as Kafka sends it.
+        .with_documentation(
+            e.documentation
+                .filter(|_| include_documentation)
+                .map(StrBytes::from_string),
+        )
 }
 
 /// Applies `ops` to one resource. `replace` is legacy AlterConfigs: the ops are the whole new set.
@@ -181,7 +188,7 @@ fn alter_resource(
         }
         BROKER => broker
             .alter_broker_config(name, ops, replace, validate_only)
-            .map_err(|e| (config_error(&e), e.to_string())),
+            .map_err(|e| (broker_config_error(&e), e.to_string())),
         BROKER_LOGGER => {
             check_broker_name(broker, name)?;
             Err((

@@ -108,7 +108,9 @@ pub async fn create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Rep
         results.push(match outcome {
             Ok((count, meta)) => {
                 // num_partitions, replication_factor and configs exist from v5, topic_id from v7.
+                // A success carries a null error message, as Kafka's does.
                 let v = ctx.version();
+                let result = result.with_error_message(None);
                 let mut r = if v >= 5 {
                     result.with_num_partitions(count).with_replication_factor(1)
                 } else {

@@ -32,8 +32,10 @@ impl Server {
 
     /// Serves until `stop` resolves, then drains connections.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
-        let max_connections = self.limits.max_connections.max(1);
-        let connections = Arc::new(Semaphore::new(max_connections));
+        // One permit per open connection. The pool is larger than any bound so that
+        // max.connections can be raised at run time; the bound is checked on each accept.
+        const CONNECTION_PERMITS: u32 = u32::MAX;
+        let connections = Arc::new(Semaphore::new(CONNECTION_PERMITS as usize));
         // A frame is admitted only when the whole of it fits the budget, so the budget must hold
         // at least one maximal frame or such a request would wait forever.
         let budget_bytes = self
@@ -58,10 +60,19 @@ impl Server {
                     }
                 },
             };
-            let Ok(permit) = connections.clone().try_acquire_owned() else {
-                warn!(%peer, max_connections, "max.connections reached; closing new connection");
-                drop(stream);
-                continue;
+            let max_connections = self
+                .broker
+                .with_config(|c| c.run_time_max_connections())
+                .unwrap_or(self.limits.max_connections)
+                .max(1);
+            let open = CONNECTION_PERMITS as usize - connections.available_permits();
+            let permit = match connections.clone().try_acquire_owned() {
+                Ok(p) if open < max_connections => p,
+                _ => {
+                    warn!(%peer, max_connections, "max.connections reached; closing new connection");
+                    drop(stream);
+                    continue;
+                }
             };
             let ctx = ConnectionContext {
                 broker: self.broker.clone(),
@@ -78,8 +89,7 @@ impl Server {
         info!("stopped accepting connections; draining in-flight requests");
         let _ = shutdown_tx.send(true);
         self.broker.begin_shutdown();
-        let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
-        if tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(all))
+        if tokio::time::timeout(DRAIN_TIMEOUT, connections.acquire_many(CONNECTION_PERMITS))
             .await
             .is_err()
         {
