@@ -39,6 +39,7 @@ pub fn producer_error(e: &ProducerStateError) -> ResponseError {
         ProducerStateError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         ProducerStateError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         ProducerStateError::UnknownProducerId { .. } => ResponseError::UnknownProducerId,
+        ProducerStateError::CoordinatorFenced { .. } => ResponseError::TransactionCoordinatorFenced,
         ProducerStateError::Io(_) | ProducerStateError::Corrupt(_) => {
             ResponseError::KafkaStorageError
         }

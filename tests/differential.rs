@@ -7,10 +7,10 @@
 //! passes without comparing anything.
 
 mod common;
-#[path = "differential/log_semantics.rs"]
-mod log_semantics;
 #[path = "differential/configs.rs"]
 mod configs;
+#[path = "differential/log_semantics.rs"]
+mod log_semantics;
 
 use std::net::SocketAddr;
 

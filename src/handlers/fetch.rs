@@ -291,9 +291,20 @@ fn read_one(
         log.register_reader(waiter);
     }
     let hw = log.high_watermark();
-    // No transactions yet, so the last stable offset is the high watermark.
-    let lso = hw;
+    let lso = log.last_stable_offset();
     let upper = if params.read_committed { lso } else { hw };
+    // read_committed consumers drop the records of these transactions (KIP-98); the list
+    // covers the range this read can return.
+    let aborted = params.read_committed.then(|| {
+        log.aborted_transactions(w.fetch.fetch_offset, upper.value())
+            .into_iter()
+            .map(|(producer_id, first_offset)| {
+                kafka_protocol::messages::fetch_response::AbortedTransaction::default()
+                    .with_producer_id(kafka_protocol::messages::ProducerId(producer_id))
+                    .with_first_offset(first_offset)
+            })
+            .collect::<Vec<_>>()
+    });
     let ok = base
         .clone()
         .with_high_watermark(hw.value())
@@ -304,7 +315,7 @@ fn read_one(
         } else {
             -1
         })
-        .with_aborted_transactions(params.read_committed.then(Vec::new));
+        .with_aborted_transactions(aborted);
     let limit = (w.fetch.max_bytes.max(0) as usize).min(remaining);
     match log.read_for_fetch(Offset(w.fetch.fetch_offset), limit, upper, MIN_SLICE_BYTES) {
         // KIP-74: only the first partition with data may exceed the limits.

@@ -72,23 +72,26 @@ fn lookup(
     read_committed: bool,
 ) -> Result<Option<(i64, i64)>, LogError> {
     let log = &part.log;
+    // read_committed consumers read up to the last stable offset; lookups answer below it.
+    let lso = read_committed.then(|| log.last_stable_offset().value());
+    let below_lso = |found: Option<(i64, i64)>| match lso {
+        Some(bound) => found.filter(|(offset, _)| *offset < bound),
+        None => found,
+    };
     match query {
         EARLIEST | EARLIEST_LOCAL => Ok(Some((log.log_start_offset().value(), -1))),
-        LATEST => {
-            // Without transactions the last stable offset equals the high watermark.
-            let _ = read_committed;
-            Ok(Some((log.high_watermark().value(), -1)))
-        }
+        LATEST => Ok(Some((lso.unwrap_or(log.high_watermark().value()), -1))),
         LATEST_TIERED => Ok(None),
         // Both lookups answer only batches below the high watermark (the last stable offset
         // for read_committed, the same offset until transactions exist).
         // Kafka answers from the segments, ignoring the log start: see max_timestamp_batch.
-        MAX_TIMESTAMP => Ok(log
-            .max_timestamp_batch()?
-            .and_then(|b| locate::max_timestamp(&b, i64::MIN))),
-        ts if ts >= 0 => Ok(log
-            .find_batch_by_timestamp(ts)?
-            .and_then(|b| locate::first_at_or_after(&b, ts, log.log_start_offset().value()))),
+        MAX_TIMESTAMP => Ok(below_lso(
+            log.max_timestamp_batch()?
+                .and_then(|b| locate::max_timestamp(&b, i64::MIN)),
+        )),
+        ts if ts >= 0 => Ok(below_lso(log.find_batch_by_timestamp(ts)?.and_then(|b| {
+            locate::first_at_or_after(&b, ts, log.log_start_offset().value())
+        }))),
         _ => Ok(None),
     }
 }

@@ -5,6 +5,7 @@
 //! take it only to find a file and a size, and read outside it. fsyncs run outside it too, one at
 //! a time per log (group commit): appends that arrive while an fsync runs are covered by the next.
 
+use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -20,8 +21,9 @@ use super::recovery::{
 };
 use super::segment::{self, BatchInfo, Locate, Segment};
 use super::{AppendOutcome, Fetched, FlushPolicy, LogConfig, LogError, MAX_SEGMENT_BYTES};
-use crate::producer::{ProducerStateManager, SequenceCheck};
+use crate::producer::{CompletedTxn, ProducerStateManager, SequenceCheck};
 use crate::record::batch::{self, BatchHeader, HEADER_LEN};
+use crate::record::control::{self, ControlType};
 use crate::types::{FileSlice, Offset};
 
 /// Kafka's producer.id.expiration.ms default: idempotence state of a producer silent this long
@@ -47,6 +49,9 @@ struct State {
     /// Bumped whenever index files are written under the lock (roll, clean stop), so a
     /// checkpoint whose index snapshot is older does not replace them.
     index_writes: u64,
+    /// Transactions whose marker is not yet below the high watermark: they still hold the last
+    /// stable offset back (Kafka's "unreplicated" transactions).
+    unreplicated: VecDeque<CompletedTxn>,
 }
 
 impl State {
@@ -101,6 +106,7 @@ impl PartitionLog {
             clean_marker: false,
             checkpointed: (-1, 0),
             index_writes: 0,
+            unreplicated: VecDeque::new(),
         };
         Ok(PartitionLog {
             dir,
@@ -463,6 +469,123 @@ impl PartitionLog {
         checkpoint::write(&self.dir.join(recovery::ACTIVE_CHECKPOINT_FILE), &payload)?;
         self.lock().checkpointed = mark;
         Ok(())
+    }
+
+    /// Appends a COMMIT or ABORT marker for a producer's transaction (the coordinator's
+    /// WriteTxnMarkers); returns the marker's offset. The caller waits for it to be durable
+    /// before reporting the marker written. An ABORT adds an aborted-transaction index entry.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        kind: ControlType,
+        coordinator_epoch: i32,
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<Offset, LogError> {
+        let mut st = self.lock();
+        if st.offline {
+            return Err(LogError::Offline);
+        }
+        st.producers
+            .check_marker(producer_id, producer_epoch, coordinator_epoch)?;
+        self.invalidate_clean_marker(&mut st)?;
+        let bytes =
+            control::build_marker(producer_id, producer_epoch, kind, coordinator_epoch, now_ms);
+        self.maybe_roll(&mut st, bytes.len() as u64, now_ms, now_ms)?;
+        let base = st.log_end;
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&bytes[..HEADER_LEN]);
+        batch::set_base_offset(&mut header, base);
+        batch::set_partition_leader_epoch(&mut header, leader_epoch);
+        let written = BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let interval = st.config.index_interval_bytes;
+        if let Err(e) = st.active().append(
+            &header,
+            &bytes[HEADER_LEN..],
+            BatchInfo::of(&written),
+            interval,
+        ) {
+            st.offline = true;
+            return Err(e.into());
+        }
+        if st.epochs.last().map(|e| e.0) != Some(leader_epoch) {
+            st.epochs.push((leader_epoch, base));
+            let epochs = st.epochs.clone();
+            checkpoint::write_epochs(&self.dir.join(EPOCHS_FILE), &epochs)?;
+        }
+        let aborted = kind == ControlType::Abort;
+        let done = st
+            .producers
+            .apply_marker(&written, aborted, coordinator_epoch);
+        st.log_end = base + 1;
+        st.unflushed_messages += 1;
+        if aborted {
+            let lso = st
+                .producers
+                .first_unstable_offset()
+                .unwrap_or(done.last_offset + 1);
+            if let Err(e) = st.active().add_aborted(recovery::aborted_entry(&done, lso)) {
+                st.offline = true;
+                return Err(e.into());
+            }
+        }
+        st.unreplicated.push_back(done);
+        let policy = st.config.flush;
+        drop(st);
+        self.log_end.fetch_max(base + 1, Ordering::AcqRel);
+        if matches!(policy, FlushPolicy::Interval { .. }) {
+            self.advance_high_watermark(base + 1);
+        }
+        Ok(Offset(base))
+    }
+
+    /// What read_committed consumers may read up to: the high watermark, held back by the
+    /// first offset of the oldest transaction still open or whose marker is not yet below it.
+    pub fn last_stable_offset(&self) -> Offset {
+        let hw = self.high_watermark().value();
+        let mut st = self.lock();
+        while st.unreplicated.front().is_some_and(|t| t.last_offset < hw) {
+            st.unreplicated.pop_front();
+        }
+        let pending = st.unreplicated.iter().map(|t| t.first_offset).min();
+        let open = st.producers.first_unstable_offset();
+        Offset(
+            [Some(hw), pending, open]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(hw),
+        )
+    }
+
+    /// Aborted transactions a read_committed fetch from `from` up to `upper` must be told of,
+    /// as (producer id, first offset): those whose range reaches `from` and starts below
+    /// `upper`. Searches the segments from the one holding `from` until an entry shows that
+    /// every later one starts at or past `upper`, as Kafka does.
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<(i64, i64)> {
+        let st = self.lock();
+        let first = st
+            .segments
+            .partition_point(|s| s.base_offset <= from)
+            .saturating_sub(1);
+        let mut out = Vec::new();
+        for seg in &st.segments[first..] {
+            for e in seg.aborted() {
+                if e.last_offset >= from && e.first_offset < upper {
+                    out.push((e.producer_id, e.first_offset));
+                }
+                if e.last_stable_offset >= upper {
+                    return out;
+                }
+            }
+        }
+        out
+    }
+
+    /// Open transactions as (producer id, first offset), oldest first.
+    pub fn ongoing_transactions(&self) -> Vec<(i64, i64)> {
+        self.lock().producers.ongoing().collect()
     }
 
     pub fn log_start_offset(&self) -> Offset {

@@ -11,10 +11,11 @@ use std::fs;
 use std::path::Path;
 
 use super::checkpoint;
-use super::segment::{file_name, Segment};
+use super::segment::{file_name, AbortedTxn, Segment};
 use super::{LogConfig, LogError, MAX_SEGMENT_BYTES};
-use crate::producer::ProducerStateManager;
+use crate::producer::{CompletedTxn, ProducerStateManager};
 use crate::record::batch::{BatchHeader, HEADER_LEN};
+use crate::record::control::{read_marker, ControlType, Marker, MARKER_READ_LEN};
 use crate::types::Offset;
 
 pub const LOG_START_FILE: &str = "log-start-offset";
@@ -188,15 +189,24 @@ pub fn open(dir: &Path, config: &LogConfig, now_ms: i64) -> Result<Recovered, Lo
         _ => rebuild_epochs(&segments)?,
     };
 
+    // Aborted-transaction indexes as their files hold them, cut to the recovered segments;
+    // the replay below restores what a crash lost of the active segment's.
+    let mut txn_dirty = Vec::new();
+    for (i, seg) in segments.iter_mut().enumerate() {
+        if seg.load_aborted()? {
+            txn_dirty.push(i);
+        }
+    }
     let (mut producers, snapshot) = ProducerStateManager::load(dir, Offset(log_end))?;
     let replay_from = snapshot.map(|o| o.value()).unwrap_or(log_start);
-    for_each_header(&segments, replay_from, |h| {
-        let append_time = match h.timestamp_type() {
-            crate::record::TimestampType::LogAppendTime => h.max_timestamp,
-            crate::record::TimestampType::CreateTime => -1,
-        };
-        producers.apply(&h, append_time)
-    })?;
+    for i in replay_producers(&mut segments, replay_from, &mut producers)? {
+        if !txn_dirty.contains(&i) {
+            txn_dirty.push(i);
+        }
+    }
+    for i in txn_dirty {
+        segments[i].write_aborted()?;
+    }
 
     // Whatever survived a crash in the page cache is made durable before anything is served.
     // After a clean stop it already is (the marker is written after the final fsync), and with
@@ -236,7 +246,7 @@ fn remove_segments_from(dir: &Path, bases: &[i64]) -> u64 {
     for b in bases {
         let path = dir.join(file_name(*b, "log"));
         bytes += fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        for ext in ["log", "index", "timeindex"] {
+        for ext in ["log", "index", "timeindex", "txnindex"] {
             let _ = fs::remove_file(dir.join(file_name(*b, ext)));
         }
     }
@@ -263,8 +273,25 @@ pub fn for_each_header(
     from: i64,
     mut f: impl FnMut(BatchHeader),
 ) -> Result<(), LogError> {
+    for_each_batch(segments, from, |_, _, h| {
+        f(h);
+        Ok(())
+    })
+}
+
+/// Like [`for_each_header`], with the index of the segment holding each batch and the batch's
+/// position in its file.
+pub fn for_each_batch(
+    segments: &[Segment],
+    from: i64,
+    mut f: impl FnMut(usize, u32, BatchHeader) -> Result<(), LogError>,
+) -> Result<(), LogError> {
     let mut header = [0u8; HEADER_LEN];
-    for seg in segments.iter().filter(|s| s.next_offset > from) {
+    for (i, seg) in segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.next_offset > from)
+    {
         let relative = (from - seg.base_offset).clamp(0, u32::MAX as i64) as u32;
         let mut pos = seg.position_for(relative)?;
         while seg.size.saturating_sub(pos) >= HEADER_LEN as u32 {
@@ -278,10 +305,71 @@ pub fn for_each_header(
                 )));
             }
             if h.last_offset() >= from {
-                f(h);
+                f(i, pos, h)?;
             }
             pos += len;
         }
     }
     Ok(())
+}
+
+/// The marker of a control batch at `pos` in `seg`.
+pub fn read_marker_at(
+    seg: &Segment,
+    pos: u32,
+    h: &BatchHeader,
+) -> Result<Option<Marker>, LogError> {
+    use std::os::unix::fs::FileExt;
+    let len = h.total_len().min(MARKER_READ_LEN);
+    let mut bytes = vec![0u8; len];
+    seg.file.read_exact_at(&mut bytes, pos as u64)?;
+    Ok(read_marker(&bytes))
+}
+
+/// Replays producer state from `from` (the snapshot's offset) to the log end: sequences and
+/// epochs, open transactions, and the aborted transactions whose markers lie there, which are
+/// added to their segments' indexes where a crash lost them.
+fn replay_producers(
+    segments: &mut [Segment],
+    from: i64,
+    producers: &mut ProducerStateManager,
+) -> Result<Vec<usize>, LogError> {
+    let mut found: Vec<(usize, AbortedTxn)> = Vec::new();
+    for_each_batch(segments, from, |i, pos, h| {
+        if h.is_control() {
+            if let Some(m) = read_marker_at(&segments[i], pos, &h)? {
+                let aborted = m.kind == ControlType::Abort;
+                let done = producers.apply_marker(&h, aborted, m.coordinator_epoch);
+                if aborted {
+                    let lso = producers
+                        .first_unstable_offset()
+                        .unwrap_or(done.last_offset + 1);
+                    found.push((i, aborted_entry(&done, lso)));
+                }
+            }
+            return Ok(());
+        }
+        let append_time = match h.timestamp_type() {
+            crate::record::TimestampType::LogAppendTime => h.max_timestamp,
+            crate::record::TimestampType::CreateTime => -1,
+        };
+        producers.apply(&h, append_time);
+        Ok(())
+    })?;
+    let mut dirty = Vec::new();
+    for (i, entry) in found {
+        if segments[i].restore_aborted(entry) && !dirty.contains(&i) {
+            dirty.push(i);
+        }
+    }
+    Ok(dirty)
+}
+
+pub fn aborted_entry(done: &CompletedTxn, last_stable_offset: i64) -> AbortedTxn {
+    AbortedTxn {
+        producer_id: done.producer_id,
+        first_offset: done.first_offset,
+        last_offset: done.last_offset,
+        last_stable_offset,
+    }
 }

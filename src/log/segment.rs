@@ -55,6 +55,49 @@ impl BatchInfo {
     }
 }
 
+/// One entry of the aborted-transaction index (Kafka's `.txnindex` layout, 34 bytes):
+/// `version i16 (0) | producer id i64 | first offset i64 | last offset i64 | last stable offset
+/// i64`, where the last offset is the ABORT marker's and the last stable offset is the one that
+/// held right after it. Kept in the segment holding the marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub last_stable_offset: i64,
+}
+
+impl AbortedTxn {
+    pub const LEN: usize = 34;
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut b = [0u8; Self::LEN];
+        b[2..10].copy_from_slice(&self.producer_id.to_be_bytes());
+        b[10..18].copy_from_slice(&self.first_offset.to_be_bytes());
+        b[18..26].copy_from_slice(&self.last_offset.to_be_bytes());
+        b[26..34].copy_from_slice(&self.last_stable_offset.to_be_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<AbortedTxn> {
+        if b.len() != Self::LEN || b[0..2] != [0, 0] {
+            return None;
+        }
+        let at = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[i..i + 8]);
+            i64::from_be_bytes(a)
+        };
+        let e = AbortedTxn {
+            producer_id: at(2),
+            first_offset: at(10),
+            last_offset: at(18),
+            last_stable_offset: at(26),
+        };
+        (e.first_offset <= e.last_offset).then_some(e)
+    }
+}
+
 pub struct Segment {
     pub base_offset: i64,
     dir: Arc<Path>,
@@ -79,6 +122,8 @@ pub struct Segment {
     /// `None` until known (a segment opened from disk reads it on first use).
     first_batch_timestamp: Option<i64>,
     bytes_since_index: u32,
+    /// Aborted transactions whose ABORT marker lies in this segment, in offset order.
+    aborted: Vec<AbortedTxn>,
 }
 
 impl Segment {
@@ -124,7 +169,88 @@ impl Segment {
             created_ms: now_ms,
             first_batch_timestamp: None,
             bytes_since_index: 0,
+            aborted: Vec::new(),
         }
+    }
+
+    pub fn aborted(&self) -> &[AbortedTxn] {
+        &self.aborted
+    }
+
+    /// Records an aborted transaction whose marker was just appended here, and appends it to
+    /// the `.txnindex` file (made durable with the other index files at roll and clean stop;
+    /// after a crash recovery rebuilds the active segment's entries from the markers).
+    pub fn add_aborted(&mut self, entry: AbortedTxn) -> std::io::Result<()> {
+        if self
+            .aborted
+            .last()
+            .is_some_and(|e| e.last_offset >= entry.last_offset)
+        {
+            return Ok(());
+        }
+        self.aborted.push(entry);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(file_name(self.base_offset, "txnindex")))?;
+        f.write_all(&entry.encode())
+    }
+
+    /// Loads the `.txnindex` file, keeping the entries whose marker lies in this segment as
+    /// it now ends (a torn tail may have cut later ones), in order. Returns whether the file
+    /// needs rewriting (it held entries that were dropped, or a partial entry).
+    pub fn load_aborted(&mut self) -> std::io::Result<bool> {
+        let path = self.dir.join(file_name(self.base_offset, "txnindex"));
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let mut dirty = bytes.len() % AbortedTxn::LEN != 0;
+        self.aborted.clear();
+        for chunk in bytes.chunks_exact(AbortedTxn::LEN) {
+            match AbortedTxn::decode(chunk) {
+                Some(e)
+                    if e.last_offset >= self.base_offset
+                        && e.last_offset < self.next_offset
+                        && self
+                            .aborted
+                            .last()
+                            .is_none_or(|l| l.last_offset < e.last_offset) =>
+                {
+                    self.aborted.push(e)
+                }
+                _ => dirty = true,
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// Adds an entry found again by recovery, keeping offset order; false if already known.
+    pub fn restore_aborted(&mut self, entry: AbortedTxn) -> bool {
+        match self
+            .aborted
+            .binary_search_by_key(&entry.last_offset, |e| e.last_offset)
+        {
+            Ok(_) => false,
+            Err(i) => {
+                self.aborted.insert(i, entry);
+                true
+            }
+        }
+    }
+
+    /// Rewrites the `.txnindex` file from memory, synced (removed when empty).
+    pub fn write_aborted(&self) -> std::io::Result<()> {
+        let path = self.dir.join(file_name(self.base_offset, "txnindex"));
+        if self.aborted.is_empty() {
+            return match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        let bytes: Vec<u8> = self.aborted.iter().flat_map(|e| e.encode()).collect();
+        write_synced(&path, &bytes)
     }
 
     /// The max timestamp of the first batch (-1 when it carries none), reading the batch
@@ -440,6 +566,9 @@ impl Segment {
         for (ext, bytes) in self.encode_indexes() {
             write_synced(&self.dir.join(file_name(self.base_offset, ext)), &bytes)?;
         }
+        if !self.aborted.is_empty() {
+            self.write_aborted()?;
+        }
         Ok(())
     }
 
@@ -453,7 +582,7 @@ impl Segment {
 
     pub fn delete_files(&self) {
         index_cache::forget(self.id);
-        for ext in ["log", "index", "timeindex"] {
+        for ext in ["log", "index", "timeindex", "txnindex"] {
             let _ = fs::remove_file(self.dir.join(file_name(self.base_offset, ext)));
         }
         // Left behind by a crash between staging and installing a checkpoint's indexes.

@@ -979,3 +979,160 @@ fn segment_age_after_reopen_is_read_from_the_first_batch() {
     append(&log, 1, now);
     assert_eq!(log_files(dir.path()).len(), 2);
 }
+
+/// A transactional batch of `n` records from producer `pid` at `seq`.
+fn txn_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> Bytes {
+    let vals: Vec<Vec<u8>> = (0..n).map(|i| format!("t-{i}").into_bytes()).collect();
+    let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
+    let mut b = build_batch(0, 1_000, &refs, pid, epoch, seq);
+    let attributes = i16::from_be_bytes([b[21], b[22]]) | 0x10;
+    b[21..23].copy_from_slice(&attributes.to_be_bytes());
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(b)
+}
+
+fn append_txn(log: &PartitionLog, pid: i64, seq: i32, n: usize) -> i64 {
+    match log
+        .append(&[txn_batch(pid, 0, seq, n)], 0, None, 1_000)
+        .expect("append")
+    {
+        AppendOutcome::Appended { base_offset, .. } => base_offset.value(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn marker(log: &PartitionLog, pid: i64, kind: crate::record::control::ControlType) -> i64 {
+    log.append_marker(pid, 0, kind, 0, 0, 1_000)
+        .expect("marker")
+        .value()
+}
+
+#[tokio::test]
+async fn open_transactions_hold_the_last_stable_offset_until_their_marker_is_durable() {
+    use crate::record::control::ControlType;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    append(&log, 2, 1); // 0-1, plain
+    assert_eq!(append_txn(&log, 7, 0, 3), 2); // 2-4, producer 7's transaction
+    append(&log, 1, 1); // 5, plain, after the open transaction
+    log.wait_durable(Offset(6)).await.unwrap();
+    assert_eq!(log.high_watermark(), Offset(6));
+    assert_eq!(log.last_stable_offset(), Offset(2));
+    assert_eq!(log.ongoing_transactions(), vec![(7, 2)]);
+    let at = marker(&log, 7, ControlType::Commit);
+    assert_eq!(at, 6);
+    // The marker is written but not yet durable: still unstable.
+    assert_eq!(log.last_stable_offset(), Offset(2));
+    log.wait_durable(Offset(7)).await.unwrap();
+    assert_eq!(log.last_stable_offset(), Offset(7));
+    assert!(log.ongoing_transactions().is_empty());
+    assert!(
+        log.aborted_transactions(0, 7).is_empty(),
+        "a commit is not aborted"
+    );
+    // The marker reads back as a control batch.
+    let read = headers(&log.read(Offset(6), 1 << 20, Offset(7)).unwrap());
+    assert!(read[0].is_control() && read[0].is_transactional());
+    assert_eq!(read[0].producer_id, 7);
+}
+
+#[tokio::test]
+async fn aborted_transactions_are_indexed_and_survive_clean_and_crashed_restarts() {
+    use crate::record::control::ControlType;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        append_txn(&log, 1, 0, 2); // 0-1
+        append_txn(&log, 2, 0, 2); // 2-3
+        assert_eq!(marker(&log, 1, ControlType::Abort), 4);
+        append_txn(&log, 1, 2, 1); // 5: producer 1's next transaction
+        assert_eq!(marker(&log, 2, ControlType::Commit), 6);
+        assert_eq!(marker(&log, 1, ControlType::Abort), 7);
+        log.wait_durable(Offset(8)).await.unwrap();
+        assert_eq!(log.last_stable_offset(), Offset(8));
+        assert_eq!(log.aborted_transactions(0, 8), vec![(1, 0), (1, 5)]);
+        assert_eq!(log.aborted_transactions(5, 8), vec![(1, 5)]);
+        assert_eq!(log.aborted_transactions(0, 3), vec![(1, 0)]);
+        log.flush().unwrap();
+    }
+    let txnindex = dir.path().join(format!("{:020}.txnindex", 0));
+    assert_eq!(fs::metadata(&txnindex).unwrap().len(), 2 * 34);
+    {
+        let log = open(dir.path(), cfg(1 << 20));
+        assert_eq!(log.aborted_transactions(0, 8), vec![(1, 0), (1, 5)]);
+        // Another aborted transaction and an open one, then a crash (no clean stop) that loses
+        // the index entry the abort appended (it was in the page cache only).
+        append_txn(&log, 4, 0, 1); // 8
+        assert_eq!(marker(&log, 4, ControlType::Abort), 9);
+        append_txn(&log, 3, 0, 1); // 10
+        log.wait_durable(Offset(11)).await.unwrap();
+        assert_eq!(fs::metadata(&txnindex).unwrap().len(), 3 * 34);
+    }
+    let f = fs::OpenOptions::new().write(true).open(&txnindex).unwrap();
+    f.set_len(2 * 34 + 5).unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    assert_eq!(
+        log.aborted_transactions(0, 11),
+        vec![(1, 0), (1, 5), (4, 8)]
+    );
+    assert_eq!(log.ongoing_transactions(), vec![(3, 10)]);
+    assert_eq!(log.last_stable_offset(), Offset(10));
+    assert_eq!(fs::metadata(&txnindex).unwrap().len(), 3 * 34, "rewritten");
+}
+
+#[test]
+fn markers_from_an_older_producer_or_coordinator_epoch_are_fenced() {
+    use crate::record::control::ControlType;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), cfg(1 << 20));
+    log.append_marker(5, 3, ControlType::Commit, 2, 0, 1_000)
+        .unwrap();
+    assert!(matches!(
+        log.append_marker(5, 2, ControlType::Abort, 2, 0, 1_000),
+        Err(LogError::Producer(
+            crate::producer::ProducerStateError::InvalidProducerEpoch { .. }
+        ))
+    ));
+    assert!(matches!(
+        log.append_marker(5, 3, ControlType::Abort, 1, 0, 1_000),
+        Err(LogError::Producer(
+            crate::producer::ProducerStateError::CoordinatorFenced { .. }
+        ))
+    ));
+    assert_eq!(log.log_end_offset(), Offset(1));
+}
+
+#[test]
+fn aborted_transactions_follow_their_markers_across_segments() {
+    use crate::record::control::ControlType;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        LogConfig {
+            flush: page_cache(),
+            ..cfg(300)
+        },
+    );
+    let mut expected = Vec::new();
+    let mut seq = 0;
+    for round in 0..12i64 {
+        let first = append_txn(&log, 9, seq, 2);
+        seq += 2;
+        if round % 3 == 0 {
+            marker(&log, 9, ControlType::Commit);
+        } else {
+            marker(&log, 9, ControlType::Abort);
+            expected.push((9, first));
+        }
+    }
+    assert!(log_files(dir.path()).len() > 2);
+    let end = log.log_end_offset().value();
+    assert_eq!(log.aborted_transactions(0, end), expected);
+    let from = expected[4].1 + 1;
+    assert_eq!(
+        log.aborted_transactions(from, end),
+        expected[4..].to_vec(),
+        "from inside a transaction"
+    );
+}

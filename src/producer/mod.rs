@@ -5,7 +5,7 @@ mod snapshot;
 mod state;
 
 pub use id_allocator::ProducerIdAllocator;
-pub use state::{ProducerStateManager, SequenceCheck};
+pub use state::{CompletedTxn, ProducerStateManager, SequenceCheck};
 
 use thiserror::Error;
 
@@ -26,6 +26,14 @@ pub enum ProducerStateError {
         producer_id: i64,
         current: i16,
         got: i16,
+    },
+    #[error(
+        "producer {producer_id}'s markers come from coordinator epoch {current}; a marker from epoch {got} is fenced"
+    )]
+    CoordinatorFenced {
+        producer_id: i64,
+        current: i32,
+        got: i32,
     },
     #[error("unknown producer id {producer_id}")]
     UnknownProducerId { producer_id: i64 },

@@ -1,8 +1,10 @@
 //! Producer state snapshots: `<next offset, 20 digits>.snapshot` in the partition directory.
 //!
-//! `"STPS" | version u8 (1) | producer count u32 | producers | CRC-32C of all before`, where a
-//! producer is `id i64 | epoch i16 | last timestamp i64 | batch count u8 (<= 5) | batches`, and a
-//! batch is `first seq i32 | last seq i32 | base offset i64 | last offset i64 | append time i64`.
+//! `"STPS" | version u8 (2) | producer count u32 | producers | CRC-32C of all before`, where a
+//! producer is `id i64 | epoch i16 | last timestamp i64 | open transaction's first offset i64
+//! (-1: none) | coordinator epoch i32 | batch count u8 (<= 5) | batches`, and a batch is
+//! `first seq i32 | last seq i32 | base offset i64 | last offset i64 | append time i64`.
+//! Version 1 lacks the two transaction fields and is still read.
 //! Counts are checked against the bytes present before anything is allocated; a snapshot that
 //! fails any check is deleted and an older one (or a replay from the log start) is used instead.
 
@@ -16,8 +18,8 @@ use super::ProducerStateError;
 use crate::types::Offset;
 
 const MAGIC: &[u8; 4] = b"STPS";
-const VERSION: u8 = 1;
-const PRODUCER_FIXED: usize = 8 + 2 + 8 + 1;
+const VERSION: u8 = 2;
+const PRODUCER_FIXED_V1: usize = 8 + 2 + 8 + 1;
 const BATCH_LEN: usize = 4 + 4 + 8 + 8 + 8;
 
 fn path_for(dir: &Path, offset: Offset) -> PathBuf {
@@ -26,7 +28,7 @@ fn path_for(dir: &Path, offset: Offset) -> PathBuf {
 
 pub fn encode(state: &ProducerStateManager) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        13 + state.producers.len() * (PRODUCER_FIXED + BATCHES_KEPT * BATCH_LEN),
+        13 + state.producers.len() * (PRODUCER_FIXED_V1 + 12 + BATCHES_KEPT * BATCH_LEN),
     );
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
@@ -38,6 +40,8 @@ pub fn encode(state: &ProducerStateManager) -> Vec<u8> {
         out.extend_from_slice(&id.to_be_bytes());
         out.extend_from_slice(&e.epoch.to_be_bytes());
         out.extend_from_slice(&e.last_timestamp_ms.to_be_bytes());
+        out.extend_from_slice(&e.current_txn_first_offset.to_be_bytes());
+        out.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
         out.push(e.batches.len() as u8);
         for b in &e.batches {
             out.extend_from_slice(&b.first_seq.to_be_bytes());
@@ -80,12 +84,18 @@ pub fn decode(bytes: &[u8]) -> Result<ProducerStateManager, String> {
     if crc32c::crc32c(body) != u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]) {
         return Err("checksum mismatch".into());
     }
-    if &body[..4] != MAGIC || body[4] != VERSION {
+    let version = body[4];
+    if &body[..4] != MAGIC || !(1..=VERSION).contains(&version) {
         return Err("unknown format".into());
     }
+    let fixed = if version >= 2 {
+        PRODUCER_FIXED_V1 + 12
+    } else {
+        PRODUCER_FIXED_V1
+    };
     let mut r = Reader(&body[5..]);
     let count = u32::from_be_bytes(r.take::<4>()?) as usize;
-    if count > r.0.len() / PRODUCER_FIXED {
+    if count > r.0.len() / fixed {
         return Err(format!("producer count {count} exceeds the data"));
     }
     let mut state = ProducerStateManager::new();
@@ -93,6 +103,11 @@ pub fn decode(bytes: &[u8]) -> Result<ProducerStateManager, String> {
         let id = r.i64()?;
         let epoch = i16::from_be_bytes(r.take::<2>()?);
         let last_timestamp_ms = r.i64()?;
+        let (current_txn_first_offset, coordinator_epoch) = if version >= 2 {
+            (r.i64()?.max(-1), r.i32()?)
+        } else {
+            (-1, -1)
+        };
         let n = r.take::<1>()?[0] as usize;
         if n > BATCHES_KEPT {
             return Err(format!("{n} batches for producer {id}"));
@@ -113,12 +128,15 @@ pub fn decode(bytes: &[u8]) -> Result<ProducerStateManager, String> {
                 epoch,
                 batches,
                 last_timestamp_ms,
+                current_txn_first_offset,
+                coordinator_epoch,
             },
         );
     }
     if !r.0.is_empty() {
         return Err("trailing bytes".into());
     }
+    state.rebuild_ongoing();
     Ok(state)
 }
 
@@ -208,6 +226,33 @@ mod tests {
             }
         }
         s
+    }
+
+    #[test]
+    fn open_transactions_round_trip_and_version_1_snapshots_still_load() {
+        let mut s = sample();
+        let mut h = BatchHeader::parse(&build_batch(0, 5, &[b"a"], 42, 0, 0)).unwrap();
+        h.attributes |= 0x10;
+        h.base_offset = 100;
+        s.apply(&h, -1);
+        let back = decode(&encode(&s)).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.first_unstable_offset(), Some(100));
+        // Version 1: the same producers without the two transaction fields.
+        let v2 = encode(&sample());
+        let mut v1 = v2[..9].to_vec();
+        v1[4] = 1;
+        let mut at = 9;
+        while at < v2.len() - 4 {
+            v1.extend_from_slice(&v2[at..at + 18]);
+            let n = v2[at + 30] as usize;
+            v1.push(v2[at + 30]);
+            v1.extend_from_slice(&v2[at + 31..at + 31 + n * BATCH_LEN]);
+            at += 31 + n * BATCH_LEN;
+        }
+        let crc = crc32c::crc32c(&v1);
+        v1.extend_from_slice(&crc.to_be_bytes());
+        assert_eq!(decode(&v1).unwrap(), sample());
     }
 
     #[test]

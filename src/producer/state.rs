@@ -3,7 +3,7 @@
 //! Per producer id: its epoch and the last five batches (first/last sequence and offsets), the
 //! window within which a retried batch is recognised and answered with its original offsets.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 
 use super::snapshot;
@@ -30,6 +30,40 @@ pub struct ProducerEntry {
     pub batches: VecDeque<BatchMeta>,
     /// The largest batch timestamp seen, for producer.id.expiration.ms.
     pub last_timestamp_ms: i64,
+    /// First offset of this producer's open transaction in the partition; -1 when none.
+    pub current_txn_first_offset: i64,
+    /// Epoch of the coordinator that wrote this producer's last marker; -1 before any.
+    pub coordinator_epoch: i32,
+}
+
+impl ProducerEntry {
+    fn new(epoch: i16) -> Self {
+        ProducerEntry {
+            epoch,
+            batches: VecDeque::with_capacity(BATCHES_KEPT),
+            last_timestamp_ms: -1,
+            current_txn_first_offset: -1,
+            coordinator_epoch: -1,
+        }
+    }
+
+    fn set_epoch(&mut self, epoch: i16) {
+        if epoch != self.epoch {
+            self.epoch = epoch;
+            self.batches.clear();
+        }
+    }
+}
+
+/// A transaction ended in this partition by a marker at `last_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    /// The transaction's first offset here (the marker's own offset for a transaction that
+    /// wrote nothing here).
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub aborted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +79,8 @@ pub enum SequenceCheck {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProducerStateManager {
     pub(super) producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions by first offset: the smallest bounds the last stable offset.
+    ongoing: BTreeMap<i64, i64>,
 }
 
 fn last_seq_of(h: &BatchHeader) -> i32 {
@@ -115,6 +151,81 @@ impl ProducerStateManager {
         Ok(SequenceCheck::Append)
     }
 
+    /// Checks a transaction marker against the producer's state, as Kafka does: an older
+    /// producer epoch is fenced, and so is a marker from an older coordinator epoch.
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+    ) -> Result<(), ProducerStateError> {
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if producer_epoch < entry.epoch {
+            return Err(ProducerStateError::InvalidProducerEpoch {
+                producer_id,
+                current: entry.epoch,
+                got: producer_epoch,
+            });
+        }
+        if coordinator_epoch < entry.coordinator_epoch {
+            return Err(ProducerStateError::CoordinatorFenced {
+                producer_id,
+                current: entry.coordinator_epoch,
+                got: coordinator_epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a COMMIT or ABORT marker appended at `h.base_offset`: the producer's open
+    /// transaction (if any) ends there.
+    pub fn apply_marker(
+        &mut self,
+        h: &BatchHeader,
+        aborted: bool,
+        coordinator_epoch: i32,
+    ) -> CompletedTxn {
+        let entry = self
+            .producers
+            .entry(h.producer_id)
+            .or_insert_with(|| ProducerEntry::new(h.producer_epoch));
+        entry.set_epoch(h.producer_epoch);
+        entry.coordinator_epoch = coordinator_epoch;
+        entry.last_timestamp_ms = entry.last_timestamp_ms.max(h.max_timestamp);
+        let first = entry.current_txn_first_offset;
+        entry.current_txn_first_offset = -1;
+        if first >= 0 {
+            self.ongoing.remove(&first);
+        }
+        CompletedTxn {
+            producer_id: h.producer_id,
+            first_offset: if first >= 0 { first } else { h.base_offset },
+            last_offset: h.base_offset,
+            aborted,
+        }
+    }
+
+    /// The first offset of the oldest open transaction, if any.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing.keys().next().copied()
+    }
+
+    /// Open transactions as (producer id, first offset), oldest first.
+    pub fn ongoing(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.ongoing.iter().map(|(first, pid)| (*pid, *first))
+    }
+
+    pub(super) fn rebuild_ongoing(&mut self) {
+        self.ongoing = self
+            .producers
+            .iter()
+            .filter(|(_, e)| e.current_txn_first_offset >= 0)
+            .map(|(pid, e)| (e.current_txn_first_offset, *pid))
+            .collect();
+    }
+
     pub fn apply(&mut self, h: &BatchHeader, append_time_ms: i64) {
         if h.producer_id < 0 {
             return;
@@ -122,14 +233,11 @@ impl ProducerStateManager {
         let entry = self
             .producers
             .entry(h.producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch: h.producer_epoch,
-                batches: VecDeque::with_capacity(BATCHES_KEPT),
-                last_timestamp_ms: -1,
-            });
-        if h.producer_epoch != entry.epoch {
-            entry.epoch = h.producer_epoch;
-            entry.batches.clear();
+            .or_insert_with(|| ProducerEntry::new(h.producer_epoch));
+        entry.set_epoch(h.producer_epoch);
+        if h.is_transactional() && entry.current_txn_first_offset < 0 {
+            entry.current_txn_first_offset = h.base_offset;
+            self.ongoing.insert(h.base_offset, h.producer_id);
         }
         if entry.batches.len() == BATCHES_KEPT {
             entry.batches.pop_front();
@@ -144,9 +252,11 @@ impl ProducerStateManager {
         entry.last_timestamp_ms = entry.last_timestamp_ms.max(h.max_timestamp);
     }
 
+    /// Drops producers silent for `expiration_ms`, never one with an open transaction.
     pub fn expire(&mut self, now_ms: i64, expiration_ms: i64) {
-        self.producers
-            .retain(|_, e| now_ms - e.last_timestamp_ms < expiration_ms);
+        self.producers.retain(|_, e| {
+            e.current_txn_first_offset >= 0 || now_ms - e.last_timestamp_ms < expiration_ms
+        });
     }
 
     pub fn write_snapshot(

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod builder;
 pub mod compression;
+pub mod control;
 pub mod locate;
 pub mod validate;
 
