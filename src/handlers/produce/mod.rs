@@ -124,6 +124,13 @@ fn append_partition(
             };
         }
     };
+    let records = match validate::to_topic_codec(records, &checked.header, &topic_config) {
+        Ok(r) => r,
+        Err(r) => {
+            tracing::debug!(partition = %tp, error = ?r.error, msg = r.message, "produce rejected");
+            return PartitionResult::failed(index, r.error, Some(r.message));
+        }
+    };
     let now = now_ms();
     let append_time = checked.log_append_time.then_some(now);
     let outcome = partition

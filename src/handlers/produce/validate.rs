@@ -1,15 +1,19 @@
 //! The checks a produced partition payload passes before it reaches the log, with the error codes
 //! Apache Kafka sends for each failure.
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
-use crate::config::TopicConfig;
+use crate::config::{CompressionType, TopicConfig};
 use crate::record::batch::{self, BatchError, BatchHeader, Compression};
+use crate::record::compression::Levels;
+use crate::record::recompress::recompress;
 use crate::record::validate::{validate_records, RecordError, RecordLimits, RecordRules};
 
 pub struct CheckedBatch {
     /// The topic stamps batches with the broker's clock (message.timestamp.type=LogAppendTime).
     pub log_append_time: bool,
+    pub header: BatchHeader,
 }
 
 /// Why a partition's payload was turned away.
@@ -181,7 +185,49 @@ fn check(
     };
     validate_records(records, &header, &decompression_limit(topic), &rules)
         .map_err(Check::Records)?;
-    Ok(CheckedBatch { log_append_time })
+    Ok(CheckedBatch {
+        log_append_time,
+        header,
+    })
+}
+
+/// The batch in the topic's codec. A topic with `compression.type=producer`, or whose codec is
+/// the batch's, keeps the producer's bytes untouched; any other has the records rewritten in its
+/// codec (Kafka's rule), and the result must still fit max.message.bytes.
+pub fn to_topic_codec(
+    records: Bytes,
+    header: &BatchHeader,
+    topic: &TopicConfig,
+) -> Result<Bytes, Rejection> {
+    let target = match topic.compression_type {
+        CompressionType::Producer => return Ok(records),
+        CompressionType::Uncompressed => Compression::None,
+        CompressionType::Gzip => Compression::Gzip,
+        CompressionType::Snappy => Compression::Snappy,
+        CompressionType::Lz4 => Compression::Lz4,
+        CompressionType::Zstd => Compression::Zstd,
+    };
+    let levels = Levels {
+        gzip: topic.compression_gzip_level,
+        lz4: topic.compression_lz4_level,
+        zstd: topic.compression_zstd_level,
+    };
+    let limit = decompression_limit(topic).max_uncompressed_bytes;
+    match recompress(&records, header, target, &levels, limit) {
+        Ok(None) => Ok(records),
+        Ok(Some(rewritten)) if rewritten.len() > topic.max_message_bytes.max(0) as usize => Err((
+            ResponseError::MessageTooLarge,
+            format!(
+                "The batch size {} in {} exceeds max.message.bytes {}",
+                rewritten.len(),
+                target.name(),
+                topic.max_message_bytes
+            ),
+        )
+            .into()),
+        Ok(Some(rewritten)) => Ok(Bytes::from(rewritten)),
+        Err(e) => Err((e.kafka_error(), e.to_string()).into()),
+    }
 }
 
 /// How far one batch may inflate when decompressed for validation: generous for real data
