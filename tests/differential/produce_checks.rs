@@ -509,5 +509,100 @@ pub async fn produce_checks_scenario(side: &mut Side, run: &str) -> Vec<(String,
             r.map_or("connection closed".into(), |r| summary(&r)),
         ));
     }
+    out.extend(topic_codec_steps(side, run, now, pid).await);
+    out
+}
+
+/// A topic's compression.type: what is stored for an idempotent batch in another codec.
+async fn topic_codec_steps(
+    side: &mut Side,
+    run: &str,
+    now: i64,
+    pid: i64,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (codec, sent_attributes) in [
+        ("gzip", 0i16),
+        ("snappy", 0),
+        ("lz4", 0),
+        ("zstd", 0),
+        ("uncompressed", 1),
+        ("producer", 1),
+    ] {
+        let topic = format!("pchk-{run}-codec-{codec}");
+        let _: Option<CreateTopicsResponse> = side
+            .call(
+                ApiKey::CreateTopics,
+                7,
+                &create(&topic, &[("compression.type", codec)]),
+            )
+            .await;
+        await_leader(side, &topic).await;
+        let mut b = Batch::idempotent(3, now, pid, 0, 0);
+        b.attributes = sent_attributes;
+        b.records[2].timestamp_delta = 5;
+        b.records[1].key = Some(b"key".to_vec());
+        let produced: Option<ProduceResponse> = side
+            .call(ApiKey::Produce, 11, &produce(&topic, b.bytes(), None))
+            .await;
+        let fetched: Option<FetchResponse> = side
+            .call(
+                ApiKey::Fetch,
+                12,
+                &FetchRequest::default()
+                    .with_max_wait_ms(0)
+                    .with_max_bytes(1 << 20)
+                    .with_session_epoch(-1)
+                    .with_topics(vec![fetch_request::FetchTopic::default()
+                        .with_topic(name(&topic))
+                        .with_partitions(vec![fetch_request::FetchPartition::default()
+                            .with_partition(0)
+                            .with_fetch_offset(0)
+                            .with_partition_max_bytes(1 << 20)])]),
+            )
+            .await;
+        let stored = fetched.map(|r| {
+            let records = r.responses[0].partitions[0]
+                .records
+                .clone()
+                .unwrap_or_default();
+            let (batches, _) = strata::record::batch::split_batches(&records);
+            batches
+                .iter()
+                .map(|(at, h)| {
+                    let one = &records[*at..*at + h.total_len()];
+                    let values: Vec<(Option<bytes::Bytes>, Option<bytes::Bytes>, i64)> =
+                        strata::record::validate::records(one)
+                            .map(|rs| {
+                                rs.filter_map(Result::ok)
+                                    .map(|r| (r.key, r.value, r.timestamp_delta))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                    format!(
+                        "codec {} offsets {}..={} ts {}/{} producer {}/{}/{} count {} records {:?}",
+                        h.attributes & 7,
+                        h.base_offset,
+                        h.last_offset(),
+                        h.base_timestamp - now,
+                        h.max_timestamp - now,
+                        h.producer_id == pid,
+                        h.producer_epoch,
+                        h.base_sequence,
+                        h.record_count,
+                        values
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        out.push((
+            format!("produce checks: stored in a compression.type={codec} topic"),
+            format!(
+                "{} {:?}",
+                produced.map_or("closed".into(), |r| summary(&r)),
+                stored
+            ),
+        ));
+    }
     out
 }
