@@ -11,6 +11,8 @@ mod common;
 mod configs;
 #[path = "differential/log_semantics.rs"]
 mod log_semantics;
+#[path = "differential/produce_checks.rs"]
+mod produce_checks;
 
 use std::net::SocketAddr;
 
@@ -27,6 +29,14 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "Metadata v0 with default fields",
         "v0's empty topic list means every topic, and Kafka's include __consumer_offsets; Strata's group log is not a topic",
+    ),
+    (
+        "produce checks: record offset deltas 0, 2",
+        "Kafka stores an uncompressed batch whose record offsets run past its last offset (they overlap the next batch); Strata refuses it with INVALID_RECORD",
+    ),
+    (
+        "produce checks: record offset deltas 0, 2 in gzip",
+        "Kafka fails the same compressed batch with UNKNOWN_SERVER_ERROR; Strata answers INVALID_RECORD",
     ),
 ];
 
@@ -2272,6 +2282,8 @@ async fn strata_answers_like_apache_kafka() {
     actual.extend(configs::config_scenario(&mut st, &run).await);
     expected.extend(configs::metadata_after_delete_scenario(&mut k, &run).await);
     actual.extend(configs::metadata_after_delete_scenario(&mut st, &run).await);
+    expected.extend(produce_checks::produce_checks_scenario(&mut k, &run).await);
+    actual.extend(produce_checks::produce_checks_scenario(&mut st, &run).await);
     let (kafka_ranges, strata_ranges) = (api_ranges(&mut k).await, api_ranges(&mut st).await);
     expected.extend(version_edges(kafka, &kafka_ranges, &strata_ranges).await);
     actual.extend(version_edges(strata, &strata_ranges, &kafka_ranges).await);

@@ -137,8 +137,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> Reply {
                 }
             }
             let mut wanted: Vec<Wanted> = s
-                .partitions
-                .values()
+                .iter()
                 .map(|(tp, sp)| Wanted {
                     topic: tp.topic.clone(),
                     topic_id: broker.topic(&tp.topic).map(|m| m.id).unwrap_or_default(),
@@ -337,13 +336,18 @@ fn assemble(
     for p in parts {
         if let Some(s) = session.as_deref_mut() {
             let tp = TopicPartition::new(p.wanted.topic.clone(), p.wanted.partition);
-            if let Some((_, sp)) = s.partitions.values_mut().find(|(t, _)| *t == tp) {
+            if let Some(sp) = s.get_mut(&tp) {
                 let changed = p.record_bytes > 0
                     || p.data.error_code != 0
                     || sp.last_high_watermark != p.data.high_watermark
                     || sp.last_log_start_offset != p.data.log_start_offset;
                 sp.last_high_watermark = p.data.high_watermark;
                 sp.last_log_start_offset = p.data.log_start_offset;
+                if params.incremental && p.record_bytes > 0 {
+                    // Served: the next fetches give the others the first share of the budget.
+                    // A full fetch keeps the order the client sent, as Kafka's does.
+                    s.move_to_end(&tp);
+                }
                 if params.incremental && !changed {
                     continue;
                 }

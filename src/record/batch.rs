@@ -90,6 +90,17 @@ impl Compression {
         }
     }
 
+    /// The codec's id in the attributes' low three bits.
+    pub fn id(self) -> i16 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 1,
+            Compression::Snappy => 2,
+            Compression::Lz4 => 3,
+            Compression::Zstd => 4,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Compression::None => "none",
@@ -257,6 +268,23 @@ pub fn set_log_append_time(bytes: &mut [u8], append_time_ms: i64) {
     bytes[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&append_time_ms.to_be_bytes());
     let crc = compute_crc(bytes);
     bytes[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// A batch with `batch`'s header and a new payload (records compressed with `codec`): the length,
+/// the codec bits and the CRC change, every other header field is kept. None if the payload is
+/// too large for the length field.
+pub fn with_payload(batch: &[u8], codec: Compression, payload: &[u8]) -> Option<Vec<u8>> {
+    let header = batch.get(..HEADER_LEN)?;
+    let batch_length = i32::try_from(HEADER_LEN - LOG_OVERHEAD + payload.len()).ok()?;
+    let mut b = Vec::with_capacity(HEADER_LEN + payload.len());
+    b.extend_from_slice(header);
+    b.extend_from_slice(payload);
+    b[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    let attributes = (i16_at(&b, ATTRIBUTES) & !COMPRESSION_MASK) | codec.id();
+    b[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
+    let crc = compute_crc(&b);
+    b[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+    Some(b)
 }
 
 /// Splits a buffer holding back-to-back batches into (start, header) pairs. Stops at the first

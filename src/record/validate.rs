@@ -25,17 +25,57 @@ pub enum RecordError {
     CountMismatch { declared: i32, found: usize },
     #[error("record {index} has offset delta {delta}, expected {index}")]
     OffsetDelta { index: usize, delta: i32 },
-    #[error("Compacted topic cannot accept message without key in topic partition")]
-    MissingKey { index: usize },
-    #[error(
-        "Timestamp {timestamp} of record {index} is out of range: must be within [{min}, {max}]"
-    )]
-    Timestamp {
-        index: usize,
-        timestamp: i64,
-        min: i64,
-        max: i64,
-    },
+    /// Records that break a topic rule; every such record is reported, as Kafka does, so the
+    /// client can tell which ones.
+    #[error("{}", rejected_message(.0))]
+    Rejected(Vec<RecordFault>),
+}
+
+/// A well-formed record that a topic rule turns away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFault {
+    /// The record's position in its batch.
+    pub index: usize,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    MissingKey,
+    Timestamp { timestamp: i64, min: i64, max: i64 },
+}
+
+impl std::fmt::Display for RecordFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            FaultKind::MissingKey => {
+                write!(f, "Compacted topic cannot accept message without key")
+            }
+            FaultKind::Timestamp {
+                timestamp,
+                min,
+                max,
+            } => write!(
+                f,
+                "Timestamp {timestamp} of record {} is out of range: must be within [{min}, {max}]",
+                self.index
+            ),
+        }
+    }
+}
+
+fn rejected_message(faults: &[RecordFault]) -> String {
+    if faults
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::Timestamp { .. }))
+    {
+        return "One or more records have been rejected due to invalid timestamp".into();
+    }
+    let first: Vec<String> = faults.iter().take(3).map(|f| f.to_string()).collect();
+    format!(
+        "One or more records have been rejected due to {} record errors in total, showing at most the first three: {first:?}",
+        faults.len()
+    )
 }
 
 impl RecordError {
@@ -48,7 +88,14 @@ impl RecordError {
                 ResponseError::MessageTooLarge
             }
             RecordError::Decompress(_) => ResponseError::CorruptMessage,
-            RecordError::Timestamp { .. } => ResponseError::InvalidTimestamp,
+            // Kafka's precedence: one bad timestamp makes the whole answer INVALID_TIMESTAMP.
+            RecordError::Rejected(faults)
+                if faults
+                    .iter()
+                    .any(|f| matches!(f.kind, FaultKind::Timestamp { .. })) =>
+            {
+                ResponseError::InvalidTimestamp
+            }
             _ => ResponseError::InvalidRecord,
         }
     }
@@ -107,6 +154,8 @@ pub fn validate_records(
         (Some(w), TimestampType::CreateTime) => Some(w),
         _ => None,
     };
+    // At most one fault per record, and records are bounded by the (limited) payload.
+    let mut faults = Vec::new();
     let mut pos = 0usize;
     while pos < payload.len() {
         let index = count;
@@ -118,18 +167,23 @@ pub fn validate_records(
                 delta: r.offset_delta,
             });
         }
+        // A record is blamed for its missing key before its timestamp, as Kafka does.
         if rules.compacted && r.key.is_none() {
-            return Err(RecordError::MissingKey { index });
-        }
-        if let Some((now, before, after)) = check_time {
+            faults.push(RecordFault {
+                index,
+                kind: FaultKind::MissingKey,
+            });
+        } else if let Some((now, before, after)) = check_time {
             let ts = header.base_timestamp.saturating_add(r.timestamp_delta);
             let (min, max) = (now.saturating_sub(before), now.saturating_add(after));
             if ts < min || ts > max {
-                return Err(RecordError::Timestamp {
+                faults.push(RecordFault {
                     index,
-                    timestamp: ts,
-                    min,
-                    max,
+                    kind: FaultKind::Timestamp {
+                        timestamp: ts,
+                        min,
+                        max,
+                    },
                 });
             }
         }
@@ -140,6 +194,9 @@ pub fn validate_records(
             declared: header.record_count,
             found: count,
         });
+    }
+    if !faults.is_empty() {
+        return Err(RecordError::Rejected(faults));
     }
     Ok(RecordSummary {
         record_count: count,
@@ -397,6 +454,44 @@ mod tests {
         assert_eq!(e.kafka_error(), ResponseError::InvalidTimestamp);
         assert!(validate_records(&b, &h, &LIMITS, &rules(1_001, 1, 0)).is_ok());
         assert!(validate_records(&b, &h, &LIMITS, &rules(1_002, 1, 0)).is_err());
+    }
+
+    #[test]
+    fn every_faulty_record_is_reported_and_timestamps_decide_the_code() {
+        let b = plain(&[b"a", b"b", b"c"]);
+        let h = batch::validate(&b).unwrap();
+        let rules = RecordRules {
+            compacted: true,
+            // All three records are at 1_000: outside [2_000, 2_000].
+            timestamp_window: Some((2_000, 0, 0)),
+        };
+        let Err(RecordError::Rejected(faults)) = validate_records(&b, &h, &LIMITS, &rules) else {
+            panic!("rejected expected");
+        };
+        // A keyless record is blamed for its key, not also for its timestamp.
+        assert_eq!(faults.len(), 3);
+        assert!(faults.iter().all(|f| f.kind == FaultKind::MissingKey));
+        let e = RecordError::Rejected(faults);
+        assert_eq!(e.kafka_error(), ResponseError::InvalidRecord);
+
+        let e = validate_records(
+            &b,
+            &h,
+            &LIMITS,
+            &RecordRules {
+                compacted: false,
+                ..rules
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.kafka_error(), ResponseError::InvalidTimestamp);
+        let RecordError::Rejected(faults) = e else {
+            panic!()
+        };
+        assert_eq!(
+            faults.iter().map(|f| f.index).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinSet;
@@ -26,6 +28,8 @@ pub const MIN_DECODABLE_VERSION: i16 = 3;
 struct PartitionResult {
     index: i32,
     error: Option<(ResponseError, Option<String>)>,
+    /// Records blamed for the error, by index in the batch (v8+).
+    record_errors: Vec<(i32, String)>,
     base_offset: i64,
     log_append_time_ms: i64,
     log_start_offset: i64,
@@ -38,6 +42,7 @@ impl PartitionResult {
         PartitionResult {
             index,
             error: Some((e, message)),
+            record_errors: Vec::new(),
             base_offset: -1,
             log_append_time_ms: -1,
             log_start_offset: -1,
@@ -49,12 +54,26 @@ impl PartitionResult {
 pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
     let acks = req.acks;
     let valid_acks = matches!(acks, -1..=1);
+    // Kafka checks this for the whole request before anything else: transactional batches need
+    // the request to name their transactional id, or every partition is refused.
+    let unnamed_transaction = req.transactional_id.is_none()
+        && req.topic_data.iter().any(|t| {
+            t.partition_data
+                .iter()
+                .any(|p| p.records.as_deref().is_some_and(validate::is_transactional))
+        });
     let mut topics: Vec<(String, Vec<PartitionResult>)> = Vec::with_capacity(req.topic_data.len());
     for topic in req.topic_data {
         let name = topic.name.0.to_string();
         let mut results = Vec::with_capacity(topic.partition_data.len());
         for p in topic.partition_data {
-            results.push(if !valid_acks {
+            results.push(if unnamed_transaction {
+                PartitionResult::failed(
+                    p.index,
+                    ResponseError::TransactionalIdAuthorizationFailed,
+                    None,
+                )
+            } else if !valid_acks {
                 PartitionResult::failed(p.index, ResponseError::InvalidRequiredAcks, None)
             } else {
                 append_partition(&ctx, &name, p.index, p.records)
@@ -109,11 +128,21 @@ fn append_partition(
     };
     let topic_config = partition.config();
     let records = records.unwrap_or_default();
-    let checked = match validate::check_batch(&records, &topic_config, now_ms()) {
+    let checked = match validate::check_batch(&records, &topic_config, ctx.version(), now_ms()) {
         Ok(c) => c,
-        Err((e, msg)) => {
-            tracing::debug!(partition = %tp, error = ?e, msg, "produce rejected");
-            return PartitionResult::failed(index, e, Some(msg));
+        Err(r) => {
+            tracing::debug!(partition = %tp, error = ?r.error, msg = r.message, "produce rejected");
+            return PartitionResult {
+                record_errors: r.record_errors,
+                ..PartitionResult::failed(index, r.error, Some(r.message))
+            };
+        }
+    };
+    let records = match validate::to_topic_codec(records, &checked.header, &topic_config) {
+        Ok(r) => r,
+        Err(r) => {
+            tracing::debug!(partition = %tp, error = ?r.error, msg = r.message, "produce rejected");
+            return PartitionResult::failed(index, r.error, Some(r.message));
         }
     };
     let now = now_ms();
@@ -138,6 +167,7 @@ fn append_partition(
         }) => PartitionResult {
             index,
             error: None,
+            record_errors: Vec::new(),
             base_offset: base_offset.value(),
             log_append_time_ms,
             log_start_offset: log_start_offset.value(),
@@ -210,6 +240,20 @@ fn build_response(topics: Vec<(String, Vec<PartitionResult>)>, version: i16) -> 
                                     message.map(StrBytes::from_string)
                                 } else {
                                     None
+                                })
+                                .with_record_errors(if version >= 8 {
+                                    r.record_errors
+                                        .into_iter()
+                                        .map(|(i, m)| {
+                                            BatchIndexAndErrorMessage::default()
+                                                .with_batch_index(i)
+                                                .with_batch_index_error_message(Some(
+                                                    StrBytes::from_string(m),
+                                                ))
+                                        })
+                                        .collect()
+                                } else {
+                                    Vec::new()
                                 })
                         })
                         .collect(),
