@@ -17,8 +17,10 @@ pub(crate) mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod producer_id;
+mod producers;
 mod routes;
 mod topics;
+mod txn_markers;
 
 use std::future::Future;
 use std::pin::Pin;

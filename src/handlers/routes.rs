@@ -8,7 +8,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::{
     api_versions, cluster, configs, decode, delete_records, fetch, groups, list_offsets, metadata,
-    offset_for_leader_epoch, produce, producer_id, topics, Reply, RequestContext,
+    offset_for_leader_epoch, produce, producer_id, producers, topics, txn_markers, Reply,
+    RequestContext,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +68,9 @@ pub const ROUTES: &[Route] = &[
     // KIP-848 consumer groups (v1: members choose their own id, KIP-1082).
     r(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     r(ApiKey::ConsumerGroupDescribe, 0, 1),
+    // Transactions, partition side.
+    r(ApiKey::WriteTxnMarkers, 1, 1),
+    r(ApiKey::DescribeProducers, 0, 0),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -116,6 +120,8 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::DeleteGroups => with!(groups::admin::delete),
         ApiKey::ConsumerGroupHeartbeat => with!(groups::consumer::heartbeat),
         ApiKey::ConsumerGroupDescribe => with!(groups::consumer::describe),
+        ApiKey::WriteTxnMarkers => with!(txn_markers::handle),
+        ApiKey::DescribeProducers => with!(producers::handle),
         _ => Reply::Close,
     }
 }

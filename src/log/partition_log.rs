@@ -583,6 +583,11 @@ impl PartitionLog {
         out
     }
 
+    /// The producers with state in this partition (DescribeProducers).
+    pub fn producers(&self) -> Vec<crate::producer::ProducerView> {
+        self.lock().producers.describe()
+    }
+
     /// Open transactions as (producer id, first offset), oldest first.
     pub fn ongoing_transactions(&self) -> Vec<(i64, i64)> {
         self.lock().producers.ongoing().collect()

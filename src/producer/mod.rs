@@ -5,7 +5,7 @@ mod snapshot;
 mod state;
 
 pub use id_allocator::ProducerIdAllocator;
-pub use state::{CompletedTxn, ProducerStateManager, SequenceCheck};
+pub use state::{CompletedTxn, ProducerStateManager, ProducerView, SequenceCheck};
 
 use thiserror::Error;
 

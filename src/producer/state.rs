@@ -55,6 +55,18 @@ impl ProducerEntry {
     }
 }
 
+/// One producer's state as DescribeProducers reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerView {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp_ms: i64,
+    pub coordinator_epoch: i32,
+    /// -1 when no transaction is open.
+    pub current_txn_first_offset: i64,
+}
+
 /// A transaction ended in this partition by a marker at `last_offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompletedTxn {
@@ -205,6 +217,24 @@ impl ProducerStateManager {
             last_offset: h.base_offset,
             aborted,
         }
+    }
+
+    /// Every producer with state here, for DescribeProducers, by producer id.
+    pub fn describe(&self) -> Vec<ProducerView> {
+        let mut out: Vec<ProducerView> = self
+            .producers
+            .iter()
+            .map(|(id, e)| ProducerView {
+                producer_id: *id,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map(|b| b.last_seq).unwrap_or(-1),
+                last_timestamp_ms: e.last_timestamp_ms,
+                coordinator_epoch: e.coordinator_epoch,
+                current_txn_first_offset: e.current_txn_first_offset,
+            })
+            .collect();
+        out.sort_by_key(|p| p.producer_id);
+        out
     }
 
     /// The first offset of the oldest open transaction, if any.
