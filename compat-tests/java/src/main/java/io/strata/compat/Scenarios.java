@@ -39,6 +39,8 @@ public final class Scenarios {
         s.scenario("large record (2 MiB)", s::largeRecord);
         s.scenario("delete topic", s::deleteTopic);
         s.scenario("describe cluster and log dirs", s::cluster);
+        s.scenario("acks=0 records readable on their own", s::acksZero);
+        s.scenario("backlogged partitions share polls (fetch.max.bytes=70000)", s::fetchRotation);
         new Groups(s).register();
         System.out.printf("java(kafka-clients %s): %d passed, %d failed%n",
                 org.apache.kafka.common.utils.AppInfoParser.getVersion(), s.passed, s.failed);
@@ -101,6 +103,79 @@ public final class Scenarios {
 
     void create(Admin a, String t, int partitions) throws Exception {
         a.createTopics(List.of(new NewTopic(t, partitions, (short) 1))).all().get();
+    }
+
+    Properties bytesProducer(String acks) {
+        Properties p = base();
+        p.put("key.serializer", ByteArraySerializer.class.getName());
+        p.put("value.serializer", ByteArraySerializer.class.getName());
+        p.put("acks", acks);
+        return p;
+    }
+
+    Properties bytesConsumer() {
+        Properties p = base();
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("enable.auto.commit", "false");
+        return p;
+    }
+
+    /** A fire-and-forget producer and nothing written after it: a consumer still gets it all. */
+    void acksZero() throws Exception {
+        String t = topic("acks0");
+        try (Admin a = admin()) { create(a, t, 1); }
+        Properties pp = bytesProducer("0");
+        pp.put("enable.idempotence", "false");
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp)) {
+            for (int i = 0; i < 5; i++) p.send(new ProducerRecord<>(t, 0, null, ("r" + i).getBytes()));
+            p.flush();
+        }
+        TopicPartition tp = new TopicPartition(t, 0);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(bytesConsumer())) {
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            int got = 0;
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (got < 5 && System.currentTimeMillis() < deadline) got += c.poll(Duration.ofMillis(500)).count();
+            check(got == 5, "read " + got + " of 5 acks=0 records");
+        }
+    }
+
+    /**
+     * Three partitions with a backlog of 600 x 10 KB each and fetches capped at 70,000 bytes: the
+     * first 30 polls must draw from every partition (Kafka rotates the session's partitions).
+     */
+    void fetchRotation() throws Exception {
+        String t = topic("rotation");
+        try (Admin a = admin()) { create(a, t, 3); }
+        byte[] v = new byte[10_000];
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(bytesProducer("1"))) {
+            for (int part = 0; part < 3; part++) {
+                for (int i = 0; i < 600; i++) p.send(new ProducerRecord<>(t, part, null, v));
+            }
+            p.flush();
+        }
+        Properties cp = bytesConsumer();
+        cp.put("fetch.max.bytes", "70000");
+        cp.put("max.partition.fetch.bytes", "70000");
+        List<TopicPartition> tps = List.of(new TopicPartition(t, 0), new TopicPartition(t, 1), new TopicPartition(t, 2));
+        int[] counts = new int[3];
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp)) {
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            int polls = 0, idle = 0;
+            while (polls < 30 && idle < 40) {
+                ConsumerRecords<byte[], byte[]> r = c.poll(Duration.ofMillis(500));
+                if (r.isEmpty()) { idle++; continue; }
+                polls++;
+                for (ConsumerRecord<byte[], byte[]> rec : r) counts[rec.partition()]++;
+            }
+        }
+        int total = counts[0] + counts[1] + counts[2];
+        for (int i = 0; i < 3; i++) {
+            check(counts[i] * 10 >= total, "partition " + i + " got " + counts[i] + " of " + total + ": " + Arrays.toString(counts));
+        }
     }
 
     void createAndDescribe() throws Exception {
