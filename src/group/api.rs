@@ -20,6 +20,11 @@ pub enum GroupRequest {
     Heartbeat(Heartbeat),
     Leave(LeaveGroup),
     OffsetCommit(OffsetCommit),
+    /// Offsets committed inside a transaction: pending until the transaction's marker.
+    TxnOffsetCommit(TxnOffsetCommit),
+    /// A transaction's COMMIT or ABORT marker reached the group log: its pending offsets are
+    /// applied or dropped.
+    TxnMarker(TxnMarker),
     OffsetFetch(OffsetFetch),
     OffsetDelete(OffsetDelete),
     Describe(DescribeGroups),
@@ -36,6 +41,8 @@ pub enum GroupResponse {
     Heartbeat(HeartbeatResponse),
     Leave(LeaveGroupResponse),
     OffsetCommit(OffsetCommitResponse),
+    TxnOffsetCommit(OffsetCommitResponse),
+    TxnMarker,
     OffsetFetch(OffsetFetchResponse),
     OffsetDelete(OffsetDeleteResponse),
     Describe(DescribeGroupsResponse),
@@ -202,6 +209,20 @@ pub struct OffsetCommit {
     pub api_version: i16,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct TxnOffsetCommit {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The commit proper: group, generation (-1 without one, KIP-447), member, offsets.
+    pub commit: OffsetCommit,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TxnMarker {
+    pub producer_id: i64,
+    pub commit: bool,
+}
+
 /// Per topic, (partition, error).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetCommitResponse {
@@ -217,6 +238,9 @@ pub struct OffsetFetch {
     pub member_epoch: i32,
     /// None: every committed partition of the group.
     pub topics: Option<Vec<(String, Vec<i32>)>>,
+    /// KIP-447: partitions with offsets pending in an open transaction answer
+    /// UNSTABLE_OFFSET_COMMIT instead of the committed offset.
+    pub require_stable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -175,6 +175,41 @@ impl GroupCoordinator {
                 reply(&mut ctx, GroupResponse::OffsetCommit(r));
                 Some(group_id)
             }
+            GroupRequest::TxnOffsetCommit(c) => {
+                let group_id = c.commit.group_id.clone();
+                let r = match self.groups.get_mut(&group_id) {
+                    // As for OffsetCommit: without a group only a commit from outside group
+                    // management (KIP-447's fallback, generation -1) makes sense.
+                    None if c.commit.generation_id >= 0 => {
+                        offsets::commit_error(&c.commit, ErrorCode::IllegalGeneration)
+                    }
+                    None => {
+                        let g = self
+                            .groups
+                            .entry(group_id.clone())
+                            .or_insert_with(|| Group::new(&group_id, now));
+                        g.txn_commit(&mut ctx, &c)
+                    }
+                    Some(g) => g.txn_commit(&mut ctx, &c),
+                };
+                reply(&mut ctx, GroupResponse::TxnOffsetCommit(r));
+                Some(group_id)
+            }
+            GroupRequest::TxnMarker(m) => {
+                let ids: Vec<String> = self
+                    .groups
+                    .iter()
+                    .filter(|(_, g)| g.pending_txn.contains_key(&m.producer_id))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in &ids {
+                    if let Some(g) = self.groups.get_mut(id) {
+                        g.complete_txn(&mut ctx, m);
+                    }
+                }
+                reply(&mut ctx, GroupResponse::TxnMarker);
+                None
+            }
             GroupRequest::ConsumerHeartbeat(h) => {
                 let mut groups = consumer::heartbeat::Groups {
                     groups: &mut self.groups,

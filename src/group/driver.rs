@@ -237,6 +237,13 @@ fn unavailable(response: GroupResponse) -> GroupResponse {
                 .map(|(t, ps)| (t, ps.into_iter().map(|(p, _)| (p, e)).collect()))
                 .collect(),
         }),
+        GroupResponse::TxnOffsetCommit(r) => GroupResponse::TxnOffsetCommit(OffsetCommitResponse {
+            topics: r
+                .topics
+                .into_iter()
+                .map(|(t, ps)| (t, ps.into_iter().map(|(p, _)| (p, e)).collect()))
+                .collect(),
+        }),
         GroupResponse::OffsetDelete(r) => GroupResponse::OffsetDelete(OffsetDeleteResponse {
             error: e,
             topics: r.topics,
@@ -248,8 +255,10 @@ fn unavailable(response: GroupResponse) -> GroupResponse {
             ConsumerGroupHeartbeatResponse::error(e, "the group log could not be written"),
         )
         .with_member(r.member_id),
-        // Reads: what they saw was already durable.
+        // Reads: what they saw was already durable. A marker's caller retries the whole
+        // marker on a failure of its own and learns nothing more from a failed turn here.
         other @ (GroupResponse::OffsetFetch(_)
+        | GroupResponse::TxnMarker
         | GroupResponse::Describe(_)
         | GroupResponse::List(_)
         | GroupResponse::ConsumerDescribe(_)) => other,

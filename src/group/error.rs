@@ -28,6 +28,7 @@ pub enum ErrorCode {
     UnsupportedAssignor,
     StaleMemberEpoch,
     InvalidRegularExpression,
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode {
@@ -55,6 +56,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedAssignor => 112,
             ErrorCode::StaleMemberEpoch => 113,
             ErrorCode::InvalidRegularExpression => 128,
+            ErrorCode::UnstableOffsetCommit => 88,
         }
     }
 

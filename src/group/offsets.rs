@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::api::{
     OffsetCommit, OffsetCommitResponse, OffsetDelete, OffsetDeleteResponse, OffsetFetch,
-    OffsetFetchPartition, OffsetFetchResponse,
+    OffsetFetchPartition, OffsetFetchResponse, TxnMarker, TxnOffsetCommit,
 };
 use super::consumer::ConsumerGroup;
 use super::error::ErrorCode;
@@ -44,9 +44,26 @@ fn offset_record(
 impl Group {
     /// Kafka's ConsumerGroup.validateOffsetCommit: anyone may commit to an empty group; a
     /// member commits with its current epoch, from OffsetCommit v9 on.
-    fn validate_consumer_commit(cg: &ConsumerGroup, req: &OffsetCommit) -> ErrorCode {
+    fn validate_consumer_commit(
+        cg: &ConsumerGroup,
+        req: &OffsetCommit,
+        transactional: bool,
+    ) -> ErrorCode {
         if req.generation_id < 0 && cg.members.is_empty() {
             return ErrorCode::None;
+        }
+        // Kafka's validateTransactionalOffsetCommit: outside the group (KIP-447 fallback) a
+        // transactional producer commits with no member and epoch -1; a member commits with its
+        // current epoch, and a stale one is an ILLEGAL_GENERATION.
+        if transactional {
+            if req.generation_id < 0 && req.member_id.is_empty() {
+                return ErrorCode::None;
+            }
+            return match cg.members.get(&req.member_id) {
+                None => ErrorCode::UnknownMemberId,
+                Some(m) if m.epoch != req.generation_id => ErrorCode::IllegalGeneration,
+                Some(_) => ErrorCode::None,
+            };
         }
         let Some(member) = cg.members.get(&req.member_id) else {
             return ErrorCode::UnknownMemberId;
@@ -67,10 +84,11 @@ impl Group {
         ErrorCode::None
     }
 
-    /// Kafka's ClassicGroup.validateOffsetCommit.
-    fn validate_commit(&self, req: &OffsetCommit) -> ErrorCode {
+    /// Kafka's ClassicGroup.validateOffsetCommit; a transactional commit (TxnOffsetCommit) may
+    /// come from outside the group's members while it rebalances or is not empty.
+    fn validate_commit(&self, req: &OffsetCommit, transactional: bool) -> ErrorCode {
         if let Some(cg) = &self.consumer {
-            return Self::validate_consumer_commit(cg, req);
+            return Self::validate_consumer_commit(cg, req, transactional);
         }
         if req.generation_id < 0 && self.state == GroupState::Empty {
             // Admin clients and consumers outside group management commit to empty groups.
@@ -92,10 +110,12 @@ impl Group {
             if req.generation_id != self.generation {
                 return ErrorCode::IllegalGeneration;
             }
+        } else if transactional {
+            return ErrorCode::None;
         } else {
             return ErrorCode::UnknownMemberId;
         }
-        if self.state == GroupState::CompletingRebalance {
+        if !transactional && self.state == GroupState::CompletingRebalance {
             // The member has the new generation from its JoinGroup but no assignment yet; Kafka
             // answers this so the consumer retries after its sync.
             return ErrorCode::RebalanceInProgress;
@@ -103,8 +123,84 @@ impl Group {
         ErrorCode::None
     }
 
+    /// TxnOffsetCommit: the offsets wait in the group, persisted as pending, for the
+    /// transaction's marker.
+    pub(crate) fn txn_commit(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        req: &TxnOffsetCommit,
+    ) -> OffsetCommitResponse {
+        let c = &req.commit;
+        let error = self.validate_commit(c, true);
+        if !error.is_ok() {
+            return commit_error(c, error);
+        }
+        let mut topics = Vec::with_capacity(c.topics.len());
+        for t in &c.topics {
+            let mut parts = Vec::with_capacity(t.partitions.len());
+            for p in &t.partitions {
+                let metadata = p.committed_metadata.clone().unwrap_or_default();
+                if metadata.len() > ctx.cfg.max_offset_metadata_bytes {
+                    parts.push((p.partition, ErrorCode::OffsetMetadataTooLarge));
+                    continue;
+                }
+                let value = OffsetValue {
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata,
+                    commit_timestamp_ms: ctx.now,
+                };
+                ctx.fx.persist.push(GroupRecord::TxnOffset {
+                    group_id: self.id.clone(),
+                    producer_id: req.producer_id,
+                    topic: t.name.clone(),
+                    partition: p.partition,
+                    value: Some(value.clone()),
+                });
+                self.pending_txn
+                    .entry(req.producer_id)
+                    .or_default()
+                    .insert((t.name.clone(), p.partition), value);
+                parts.push((p.partition, ErrorCode::None));
+            }
+            topics.push((t.name.clone(), parts));
+        }
+        OffsetCommitResponse { topics }
+    }
+
+    /// A transaction's marker: a COMMIT makes its pending offsets the group's committed ones,
+    /// an ABORT drops them. Either way the pending records are tombstoned.
+    pub(crate) fn complete_txn(&mut self, ctx: &mut Ctx<'_>, marker: TxnMarker) {
+        let Some(pending) = self.pending_txn.remove(&marker.producer_id) else {
+            return;
+        };
+        for ((topic, partition), value) in pending {
+            ctx.fx.persist.push(GroupRecord::TxnOffset {
+                group_id: self.id.clone(),
+                producer_id: marker.producer_id,
+                topic: topic.clone(),
+                partition,
+                value: None,
+            });
+            if marker.commit {
+                ctx.fx.persist.push(offset_record(
+                    &self.id,
+                    &topic,
+                    partition,
+                    Some(value.clone()),
+                ));
+                self.offsets.insert((topic, partition), value);
+            }
+        }
+    }
+
+    fn has_pending_txn_offset(&self, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        self.pending_txn.values().any(|p| p.contains_key(&key))
+    }
+
     pub(crate) fn commit(&mut self, ctx: &mut Ctx<'_>, req: &OffsetCommit) -> OffsetCommitResponse {
-        let error = self.validate_commit(req);
+        let error = self.validate_commit(req, false);
         if !error.is_ok() {
             return commit_error(req, error);
         }
@@ -330,6 +426,12 @@ pub(crate) fn fetch_offsets(group: Option<&Group>, req: &OffsetFetch) -> OffsetF
         }
     }
     let found = |topic: &str, partition: i32| -> OffsetFetchPartition {
+        if req.require_stable && group.is_some_and(|g| g.has_pending_txn_offset(topic, partition)) {
+            return OffsetFetchPartition {
+                error: ErrorCode::UnstableOffsetCommit,
+                ..unknown_partition(partition)
+            };
+        }
         match group.and_then(|g| g.offsets.get(&(topic.to_string(), partition))) {
             Some(v) => OffsetFetchPartition {
                 partition,

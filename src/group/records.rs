@@ -2,8 +2,9 @@
 //! internal compacted offsets log. The format is ours and versioned (documented below); the log's
 //! batch CRC guards the bytes, and decoding bounds every length by the bytes left.
 //!
-//! Key:   u8 kind (1 = classic group metadata, 2 = offset, 3 = consumer group), u16-length
-//!        group id; offset keys add a u16-length topic and an i32 partition.
+//! Key:   u8 kind (1 = classic group metadata, 2 = offset, 3 = consumer group, 4 = offset
+//!        pending in a transaction), u16-length group id; offset keys add a u16-length topic and
+//!        an i32 partition; pending offset keys then add the producer id (i64).
 //! Value: u16 version (0), then the fields in declaration order. Strings carry a u16 length,
 //!        optional strings a presence byte first, byte blobs a u32 length; member lists a u32
 //!        count. A tombstone is an absent value.
@@ -17,6 +18,7 @@ use super::error::GroupRecordError;
 const KIND_GROUP: u8 = 1;
 const KIND_OFFSET: u8 = 2;
 const KIND_CONSUMER_GROUP: u8 = 3;
+const KIND_TXN_OFFSET: u8 = 4;
 const VALUE_VERSION: u16 = 0;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +32,15 @@ pub enum GroupRecord {
     /// A committed offset, or a tombstone on delete/expiry.
     Offset {
         group_id: String,
+        topic: String,
+        partition: i32,
+        value: Option<OffsetValue>,
+    },
+    /// An offset committed inside producer `producer_id`'s open transaction; tombstoned when
+    /// the transaction ends (a commit writes the offset as an `Offset` record too).
+    TxnOffset {
+        group_id: String,
+        producer_id: i64,
         topic: String,
         partition: i32,
         value: Option<OffsetValue>,
@@ -84,6 +95,7 @@ impl GroupRecord {
         match self {
             GroupRecord::GroupMetadata { group_id, .. }
             | GroupRecord::Offset { group_id, .. }
+            | GroupRecord::TxnOffset { group_id, .. }
             | GroupRecord::ConsumerGroup { group_id, .. } => group_id,
         }
     }
@@ -106,6 +118,20 @@ impl GroupRecord {
                 key.string(group_id);
                 key.string(topic);
                 key.i32(*partition);
+                (key.finish(), value.as_ref().map(encode_offset))
+            }
+            GroupRecord::TxnOffset {
+                group_id,
+                producer_id,
+                topic,
+                partition,
+                value,
+            } => {
+                key.u8(KIND_TXN_OFFSET);
+                key.string(group_id);
+                key.string(topic);
+                key.i32(*partition);
+                key.i64(*producer_id);
                 (key.finish(), value.as_ref().map(encode_offset))
             }
             GroupRecord::ConsumerGroup { group_id, value } => {
@@ -139,6 +165,21 @@ impl GroupRecord {
                 let value = value.map(decode_offset).transpose()?;
                 Ok(GroupRecord::Offset {
                     group_id,
+                    topic,
+                    partition,
+                    value,
+                })
+            }
+            KIND_TXN_OFFSET => {
+                let group_id = k.string("group id")?;
+                let topic = k.string("topic")?;
+                let partition = k.i32()?;
+                let producer_id = k.i64()?;
+                k.finish()?;
+                let value = value.map(decode_offset).transpose()?;
+                Ok(GroupRecord::TxnOffset {
+                    group_id,
+                    producer_id,
                     topic,
                     partition,
                     value,

@@ -39,6 +39,39 @@ impl GroupCoordinator {
                     }
                 }
             },
+            GroupRecord::TxnOffset {
+                group_id,
+                producer_id,
+                topic,
+                partition,
+                value,
+            } => {
+                let key = (topic.clone(), *partition);
+                match value {
+                    Some(v) => {
+                        self.groups
+                            .entry(group_id.clone())
+                            .or_insert_with(|| Group::new(group_id, v.commit_timestamp_ms))
+                            .pending_txn
+                            .entry(*producer_id)
+                            .or_default()
+                            .insert(key, v.clone());
+                    }
+                    None => {
+                        if let Some(group) = self.groups.get_mut(group_id) {
+                            if let Some(pending) = group.pending_txn.get_mut(producer_id) {
+                                pending.remove(&key);
+                                if pending.is_empty() {
+                                    group.pending_txn.remove(producer_id);
+                                }
+                            }
+                            if group.is_disposable() {
+                                self.groups.remove(group_id);
+                            }
+                        }
+                    }
+                }
+            }
             GroupRecord::Offset {
                 group_id,
                 topic,

@@ -115,6 +115,9 @@ pub(crate) struct Group {
     pub pending_sync: BTreeSet<String>,
     pub sync_deadline_ms: Option<i64>,
     pub offsets: BTreeMap<(String, i32), OffsetValue>,
+    /// Offsets committed inside open transactions, by producer id: applied by the
+    /// transaction's COMMIT marker, dropped by its ABORT.
+    pub pending_txn: BTreeMap<i64, BTreeMap<(String, i32), OffsetValue>>,
     /// Set while the group is a KIP-848 consumer group; the classic fields above are then unused
     /// (no classic members) and only `offsets` and `state_since_ms` are shared.
     pub consumer: Option<super::consumer::ConsumerGroup>,
@@ -140,6 +143,7 @@ impl Group {
             pending_sync: BTreeSet::new(),
             sync_deadline_ms: None,
             offsets: BTreeMap::new(),
+            pending_txn: BTreeMap::new(),
             consumer: None,
         }
     }
@@ -324,6 +328,7 @@ impl Group {
             && self.members.is_empty()
             && self.pending.is_empty()
             && self.offsets.is_empty()
+            && self.pending_txn.is_empty()
     }
 }
 

@@ -531,6 +531,7 @@ fn offsets_are_committed_and_fetched_with_the_member_epoch() {
         member_id: member.map(str::to_string),
         member_epoch: epoch,
         topics: None,
+        require_stable: false,
     };
     let r = sim.call(GroupRequest::OffsetFetch(fetch(Some("a"), a.epoch)));
     let GroupResponse::OffsetFetch(r) = r else {

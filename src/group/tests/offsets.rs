@@ -50,6 +50,7 @@ fn fetch(
         member_epoch: -1,
         group_id: group.into(),
         topics,
+        require_stable: false,
     }));
     let GroupResponse::OffsetFetch(r) = h.response(id) else {
         panic!("fetch")
@@ -293,7 +294,7 @@ fn delete_groups() {
 
 fn value_is_none(r: &GroupRecord) -> bool {
     match r {
-        GroupRecord::Offset { value, .. } => value.is_none(),
+        GroupRecord::Offset { value, .. } | GroupRecord::TxnOffset { value, .. } => value.is_none(),
         GroupRecord::GroupMetadata { value, .. } => value.is_none(),
         GroupRecord::ConsumerGroup { value, .. } => value.is_none(),
     }
@@ -425,4 +426,137 @@ fn a_deleted_topics_offsets_are_tombstoned_in_every_group() {
     assert_eq!(a.topics[0].0, "kept");
     // Group b held nothing else: it is gone.
     assert!(h.c.group_state("b").is_none());
+}
+
+fn txn_commit(h: &mut Harness, pid: i64, req: OffsetCommit) -> Vec<ErrorCode> {
+    let id = h.send(GroupRequest::TxnOffsetCommit(TxnOffsetCommit {
+        producer_id: pid,
+        producer_epoch: 0,
+        commit: req,
+    }));
+    let GroupResponse::TxnOffsetCommit(r) = h.response(id) else {
+        panic!("txn commit")
+    };
+    r.topics
+        .into_iter()
+        .flat_map(|(_, p)| p.into_iter().map(|(_, e)| e))
+        .collect()
+}
+
+fn marker(h: &mut Harness, pid: i64, commit: bool) {
+    let id = h.send(GroupRequest::TxnMarker(TxnMarker {
+        producer_id: pid,
+        commit,
+    }));
+    assert_eq!(h.response(id), GroupResponse::TxnMarker);
+}
+
+/// (offset, error) of t-0 as a require_stable (or plain) OffsetFetch answers it.
+fn fetched(h: &mut Harness, group: &str, require_stable: bool) -> (i64, ErrorCode) {
+    let id = h.send(GroupRequest::OffsetFetch(OffsetFetch {
+        member_id: None,
+        member_epoch: -1,
+        group_id: group.into(),
+        topics: Some(vec![("t".into(), vec![0])]),
+        require_stable,
+    }));
+    let GroupResponse::OffsetFetch(r) = h.response(id) else {
+        panic!("fetch")
+    };
+    let p = &r.topics[0].1[0];
+    (p.committed_offset, p.error)
+}
+
+#[test]
+fn transactional_offsets_wait_for_their_marker() {
+    let mut h = Harness::new(no_delay());
+    assert_eq!(
+        txn_commit(&mut h, 7, commit("tg", -1, "", &[("t", 0, 10)])),
+        vec![ErrorCode::None]
+    );
+    // Pending: invisible, and unstable for a require_stable fetch.
+    assert_eq!(fetched(&mut h, "tg", false), (-1, ErrorCode::None));
+    assert_eq!(
+        fetched(&mut h, "tg", true),
+        (-1, ErrorCode::UnstableOffsetCommit)
+    );
+    marker(&mut h, 7, true);
+    assert_eq!(fetched(&mut h, "tg", true), (10, ErrorCode::None));
+    // An aborted transaction's offsets never show.
+    txn_commit(&mut h, 8, commit("tg", -1, "", &[("t", 0, 20)]));
+    marker(&mut h, 8, false);
+    assert_eq!(fetched(&mut h, "tg", true), (10, ErrorCode::None));
+    // A marker for a producer with nothing pending changes nothing.
+    marker(&mut h, 9, true);
+    assert_eq!(fetched(&mut h, "tg", false), (10, ErrorCode::None));
+}
+
+#[test]
+fn transactional_offsets_are_checked_against_the_group_like_kafka() {
+    let mut h = Harness::new(no_delay());
+    let (members, generation) = h.stable_group(2);
+    // A member with its generation, and a producer outside the group (KIP-447 fallback).
+    assert_eq!(
+        txn_commit(
+            &mut h,
+            1,
+            commit(GROUP, generation, &members[0], &[("t", 0, 5)])
+        ),
+        vec![ErrorCode::None]
+    );
+    assert_eq!(
+        txn_commit(&mut h, 2, commit(GROUP, -1, "", &[("t", 1, 5)])),
+        vec![ErrorCode::None]
+    );
+    assert_eq!(
+        txn_commit(
+            &mut h,
+            1,
+            commit(GROUP, generation + 1, &members[0], &[("t", 0, 6)])
+        ),
+        vec![ErrorCode::IllegalGeneration]
+    );
+    assert_eq!(
+        txn_commit(
+            &mut h,
+            1,
+            commit(GROUP, generation, "nobody", &[("t", 0, 6)])
+        ),
+        vec![ErrorCode::UnknownMemberId]
+    );
+    // No group, with a generation: ILLEGAL_GENERATION, as for OffsetCommit.
+    assert_eq!(
+        txn_commit(&mut h, 1, commit("absent", 3, "m", &[("t", 0, 6)])),
+        vec![ErrorCode::IllegalGeneration]
+    );
+}
+
+#[test]
+fn pending_transactional_offsets_survive_a_restart_and_complete_after_it() {
+    let mut h = Harness::new(no_delay());
+    txn_commit(&mut h, 7, commit("tg", -1, "", &[("t", 0, 10)]));
+    let mut fresh = Harness::new(h.c.config().clone());
+    fresh.now = h.now;
+    for r in &h.persisted {
+        let (k, v) = r.encode();
+        fresh
+            .c
+            .replay(&GroupRecord::decode(&k, v.as_deref()).expect("decodes"));
+    }
+    assert_eq!(
+        fetched(&mut fresh, "tg", true),
+        (-1, ErrorCode::UnstableOffsetCommit)
+    );
+    marker(&mut fresh, 7, true);
+    assert_eq!(fetched(&mut fresh, "tg", true), (10, ErrorCode::None));
+    // The completion itself replays: the offset is committed, nothing is pending.
+    let mut again = Harness::new(h.c.config().clone());
+    again.now = fresh.now;
+    for r in h.persisted.iter().chain(fresh.persisted.iter()) {
+        let (k, v) = r.encode();
+        again
+            .c
+            .replay(&GroupRecord::decode(&k, v.as_deref()).expect("decodes"));
+    }
+    assert_eq!(fetched(&mut again, "tg", true), (10, ErrorCode::None));
 }

@@ -48,6 +48,7 @@ fn offsets_and_group_survive_restart() {
         member_epoch: -1,
         group_id: GROUP.into(),
         topics: None,
+        require_stable: false,
     }));
     let GroupResponse::OffsetFetch(f) = r.response(id) else {
         panic!()

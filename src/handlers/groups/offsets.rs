@@ -123,6 +123,7 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
                 group_id: grp.group_id.0.to_string(),
                 member_id: grp.member_id.as_ref().map(|m| m.to_string()),
                 member_epoch: grp.member_epoch,
+                require_stable: req.require_stable,
                 topics: grp.topics.map(|ts| {
                     ts.into_iter()
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
@@ -135,6 +136,7 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
             group_id: req.group_id.0.to_string(),
             member_id: None,
             member_epoch: -1,
+            require_stable: req.require_stable,
             // v1 has no "all topics" (null) form.
             topics: req.topics.map(|ts| {
                 ts.into_iter()
