@@ -5,12 +5,13 @@
 //! `metadata` and `producer` state, and return a response that the connection writes back in
 //! request order. `config` turns Kafka's property names into typed settings; `record` knows the
 //! v2 batch format; `group` is the consumer-group coordinator, a state machine without I/O that
-//! a driver feeds requests and time; `error` is the one mapping from internal errors to Kafka
+//! the `coordinator` runtime feeds requests and time; `error` is the one mapping from internal errors to Kafka
 //! error codes.
 //! See `docs/architecture.md`.
 
 pub mod broker;
 pub mod config;
+pub mod coordinator;
 pub mod error;
 pub mod group;
 pub mod handlers;

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use crate::config::BrokerConfig;
 use crate::group::consumer::{TopicImage, TopicInfo};
 use crate::group::driver::{group_config, GroupService};
-use crate::group::log::{GroupLog, GroupLogConfig};
+use crate::group::log::{self as group_log, GroupLog, GroupLogConfig};
 use crate::group::GroupCoordinator;
 use crate::log::LogError;
 use crate::metadata::{ClusterState, FileMetadataStore, MetadataStore, StoreError};
@@ -117,7 +117,7 @@ impl Broker {
             }
         }
         let (group_log, group_records, replay) =
-            GroupLog::open(&data_dir, GroupLogConfig::default(), now_ms())
+            group_log::open(&data_dir, GroupLogConfig::default(), now_ms())
                 .map_err(BrokerError::GroupLog)?;
         let mut coordinator = GroupCoordinator::new(group_config(&config));
         for r in &group_records {

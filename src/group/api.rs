@@ -11,7 +11,7 @@ use super::consumer::TopicImage;
 use super::error::ErrorCode;
 
 /// Chosen by the driver; echoed on the response so it can be routed back to its connection.
-pub type RequestId = u64;
+pub use crate::coordinator::RequestId;
 
 #[derive(Debug, Clone)]
 pub enum GroupRequest {

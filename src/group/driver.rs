@@ -1,40 +1,27 @@
-//! The async loop around the coordinator state machine: the only place group state meets time,
-//! the network and the disk.
-//!
-//! One task owns the `GroupCoordinator`. Handlers send it requests over a channel and await the
-//! answer. Each turn the loop takes every request already queued, feeds them in with one `now`,
-//! appends the records they produced to the group log in one write, waits for that write to be
-//! durable (one fsync for the whole turn), and only then releases the responses: a client never
-//! hears of a commit or a generation the broker could forget. Timers are served by sleeping until
-//! `next_deadline()`.
-//!
-//! If a write fails, every answer of that turn becomes COORDINATOR_NOT_AVAILABLE (clients look
-//! the coordinator up again and retry) and the state machine is rebuilt from the log, so memory
-//! never holds what the disk does not.
+//! The group coordinator as a shard of the coordinator runtime (`crate::coordinator`): the
+//! runtime owns the `GroupCoordinator`, batches each turn's records into one durable append to
+//! the group log, and releases answers only once they are durable. On a failed write every
+//! answer of the turn becomes COORDINATOR_NOT_AVAILABLE and the state is rebuilt from the log.
 
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::api::*;
 use super::error::ErrorCode;
 use super::log::GroupLog;
+use super::records::GroupRecord;
 use super::{Effects, GroupConfig, GroupCoordinator};
-use crate::broker::now_ms;
+use crate::coordinator::{self, CoordinatorHandle, CoordinatorShard, NoTasks};
 
-/// Requests a turn takes at most before writing; bounds the latency one turn adds.
-const MAX_REQUESTS_PER_TURN: usize = 1024;
-/// Requests waiting for the loop; senders wait beyond this (backpressure on group traffic).
-const QUEUE_DEPTH: usize = 4096;
+pub use crate::coordinator::Unavailable;
 
-enum Command {
-    Call {
-        /// Boxed: requests vary much in size, and the channel holds thousands.
-        request: Box<GroupRequest>,
-        reply: oneshot::Sender<GroupResponse>,
-    },
+/// What the group runtime is fed.
+// Not boxed here: the runtime boxes every queued request already.
+#[allow(clippy::large_enum_variant)]
+pub enum GroupInput {
+    Request(GroupRequest),
     /// Topics were deleted: their committed offsets go too.
     TopicsDeleted(Vec<String>),
 }
@@ -42,27 +29,16 @@ enum Command {
 /// Cloneable handle the request handlers use.
 #[derive(Clone)]
 pub struct GroupService {
-    tx: mpsc::Sender<Command>,
+    handle: CoordinatorHandle<GroupCoordinator>,
 }
-
-/// Why a call got no answer from the coordinator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unavailable;
 
 impl GroupService {
     /// Starts the loop on the current tokio runtime. `coordinator` already holds the replayed
     /// state of `log`.
     pub fn start(coordinator: GroupCoordinator, log: Arc<GroupLog>) -> GroupService {
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let driver = Driver {
-            coordinator,
-            log,
-            rx,
-            pending: HashMap::new(),
-            next_id: 0,
-        };
-        tokio::spawn(driver.run());
-        GroupService { tx }
+        GroupService {
+            handle: CoordinatorHandle::start(coordinator, log, Arc::new(NoTasks)),
+        }
     }
 
     /// Queues one request; the receiver gets its answer (a JoinGroup's may take a whole
@@ -71,152 +47,68 @@ impl GroupService {
         &self,
         request: GroupRequest,
     ) -> Result<oneshot::Receiver<GroupResponse>, Unavailable> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Call {
-                request: Box::new(request),
-                reply,
-            })
-            .await
-            .map_err(|_| Unavailable)?;
-        Ok(rx)
+        self.handle.submit(GroupInput::Request(request)).await
     }
 
     /// Sends one request and waits for its answer.
     pub async fn call(&self, request: GroupRequest) -> Result<GroupResponse, Unavailable> {
-        self.submit(request).await?.await.map_err(|_| Unavailable)
+        self.handle.call(GroupInput::Request(request)).await
     }
 
     /// Drops the committed offsets of deleted topics (made durable before any later answer).
     pub async fn topics_deleted(&self, topics: Vec<String>) {
         if !topics.is_empty() {
-            let _ = self.tx.send(Command::TopicsDeleted(topics)).await;
+            let _ = self.handle.cast(GroupInput::TopicsDeleted(topics)).await;
         }
     }
 }
 
-struct Driver {
-    coordinator: GroupCoordinator,
-    log: Arc<GroupLog>,
-    rx: mpsc::Receiver<Command>,
-    pending: HashMap<RequestId, oneshot::Sender<GroupResponse>>,
-    next_id: RequestId,
-}
+impl CoordinatorShard for GroupCoordinator {
+    type Request = GroupInput;
+    type Response = GroupResponse;
+    type Record = GroupRecord;
+    type Task = Infallible;
 
-impl Driver {
-    async fn run(mut self) {
-        loop {
-            let deadline = self.coordinator.next_deadline();
-            let first = match deadline {
-                Some(d) => {
-                    let wait = Duration::from_millis(d.saturating_sub(now_ms()).max(0) as u64);
-                    tokio::select! {
-                        call = self.rx.recv() => match call {
-                            Some(c) => Some(c),
-                            None => break,
-                        },
-                        _ = tokio::time::sleep(wait) => None,
-                    }
-                }
-                None => match self.rx.recv().await {
-                    Some(c) => Some(c),
-                    None => break,
-                },
-            };
-            let now = now_ms();
-            let mut fx = Effects::default();
-            if let Some(call) = first {
-                self.feed(now, call, &mut fx);
-                for _ in 1..MAX_REQUESTS_PER_TURN {
-                    match self.rx.try_recv() {
-                        Ok(call) => self.feed(now, call, &mut fx),
-                        Err(_) => break,
-                    }
-                }
-            }
-            if self.coordinator.next_deadline().is_some_and(|d| d <= now) {
-                merge(&mut fx, self.coordinator.tick(now));
-            }
-            self.complete(now, fx).await;
-            if self.log.needs_rewrite() {
-                if let Err(e) = self.log.rewrite(now_ms()).await {
-                    tracing::error!(error = %e, "group log rewrite failed");
-                }
-            }
-        }
-        tracing::debug!("group coordinator stopped");
+    fn handle(
+        &mut self,
+        now_ms: i64,
+        id: RequestId,
+        request: GroupInput,
+    ) -> coordinator::Effects<Self> {
+        let fx = match request {
+            GroupInput::Request(r) => GroupCoordinator::handle(self, now_ms, id, r),
+            GroupInput::TopicsDeleted(topics) => self.forget_topics(now_ms, &topics),
+        };
+        lift(fx)
     }
 
-    fn feed(&mut self, now: i64, command: Command, fx: &mut Effects) {
-        match command {
-            Command::Call { request, reply } => {
-                self.next_id = self.next_id.wrapping_add(1);
-                let id = self.next_id;
-                self.pending.insert(id, reply);
-                merge(fx, self.coordinator.handle(now, id, *request));
-            }
-            Command::TopicsDeleted(topics) => {
-                merge(fx, self.coordinator.forget_topics(now, &topics));
-            }
-        }
+    fn tick(&mut self, now_ms: i64) -> coordinator::Effects<Self> {
+        lift(GroupCoordinator::tick(self, now_ms))
     }
 
-    /// Makes the turn's records durable, then answers.
-    async fn complete(&mut self, now: i64, fx: Effects) {
-        let Effects { persist, responses } = fx;
-        let mut failed = false;
-        if !persist.is_empty() {
-            let written = match self.log.append(&persist, now) {
-                Ok(end) => self.log.wait_durable(end).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = written {
-                tracing::error!(error = %e, records = persist.len(), "group log write failed");
-                failed = true;
-            }
-        }
-        for (id, response) in responses {
-            let response = if failed {
-                unavailable(response)
-            } else {
-                response
-            };
-            if let Some(reply) = self.pending.remove(&id) {
-                // The client may have gone; its answer has nowhere to go.
-                let _ = reply.send(response);
-            }
-        }
-        if failed {
-            self.reload();
-        }
+    fn next_deadline(&self) -> Option<i64> {
+        GroupCoordinator::next_deadline(self)
     }
 
-    /// Rebuilds the state machine from what the log holds. Requests still parked in the old
-    /// one (joins, syncs) are dropped: their callers answer COORDINATOR_NOT_AVAILABLE.
-    fn reload(&mut self) {
-        self.pending.clear();
-        let mut fresh = GroupCoordinator::new(self.coordinator.config().clone());
-        match self.log.read_all() {
-            Ok((records, _)) => {
-                for r in &records {
-                    fresh.replay(r);
-                }
-                tracing::warn!(
-                    records = records.len(),
-                    "group coordinator rebuilt from its log"
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "group log unreadable; groups restart empty until the broker restarts");
-            }
-        }
-        self.coordinator = fresh;
+    fn replay(&mut self, record: &GroupRecord) {
+        GroupCoordinator::replay(self, record)
+    }
+
+    fn empty_like(&self) -> Self {
+        GroupCoordinator::new(self.config().clone())
+    }
+
+    fn unavailable(response: GroupResponse) -> GroupResponse {
+        unavailable(response)
     }
 }
 
-fn merge(into: &mut Effects, from: Effects) {
-    into.persist.extend(from.persist);
-    into.responses.extend(from.responses);
+fn lift(fx: Effects) -> coordinator::Effects<GroupCoordinator> {
+    coordinator::Effects {
+        persist: fx.persist,
+        responses: fx.responses,
+        tasks: Vec::new(),
+    }
 }
 
 /// The answer a request gets when its turn could not be made durable.
