@@ -20,4 +20,5 @@ pub mod metadata;
 pub mod network;
 pub mod producer;
 pub mod record;
+pub mod txn;
 pub mod types;

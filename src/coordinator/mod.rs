@@ -28,11 +28,25 @@ pub type RequestId = u64;
 /// The runtime appends `persist` and waits until it is durable; only then does it release
 /// `responses` and start `tasks`. A failed write turns the responses into the shard's
 /// "unavailable" answers, drops the tasks and rebuilds the shard from its log.
-#[derive(Debug)]
 pub struct Effects<S: CoordinatorShard> {
     pub persist: Vec<S::Record>,
     pub responses: Vec<(RequestId, S::Response)>,
     pub tasks: Vec<S::Task>,
+}
+
+impl<S: CoordinatorShard> std::fmt::Debug for Effects<S>
+where
+    S::Record: std::fmt::Debug,
+    S::Response: std::fmt::Debug,
+    S::Task: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Effects")
+            .field("persist", &self.persist)
+            .field("responses", &self.responses)
+            .field("tasks", &self.tasks)
+            .finish()
+    }
 }
 
 impl<S: CoordinatorShard> Default for Effects<S> {
