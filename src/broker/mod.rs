@@ -4,6 +4,7 @@
 pub mod fetch_sessions;
 mod partitions;
 mod topics;
+mod transactions;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +45,8 @@ pub enum BrokerError {
     ProducerIds(#[from] ProducerStateError),
     #[error("group log: {0}")]
     GroupLog(LogError),
+    #[error("transaction log: {0}")]
+    TxnLog(LogError),
 }
 
 pub struct Broker {
@@ -66,6 +69,12 @@ pub struct Broker {
     /// runtime, which `open` does not).
     group_boot: Mutex<Option<GroupCoordinator>>,
     group_service: OnceLock<GroupService>,
+    txn_log: Arc<crate::txn::service::TxnLog>,
+    /// The transaction coordinator rebuilt at open, until its loop starts (`txns`).
+    txn_boot: Mutex<Option<crate::txn::TxnCoordinator>>,
+    txn_service: OnceLock<crate::txn::service::TxnService>,
+    /// The broker as the transaction coordinator's producer-id source and marker writer.
+    link: Arc<transactions::BrokerLink>,
 }
 
 pub fn now_ms() -> i64 {
@@ -130,6 +139,25 @@ impl Broker {
                 "group coordinator state loaded"
             );
         }
+        let link = Arc::new(transactions::BrokerLink::default());
+        let (txn_log, txn_records, txn_replay) = crate::txn::service::open_log(
+            &data_dir,
+            crate::coordinator::log::CoordinatorLogConfig::default(),
+            now_ms(),
+        )
+        .map_err(BrokerError::TxnLog)?;
+        let mut txn_coordinator =
+            crate::txn::TxnCoordinator::new(crate::txn::service::txn_config(&config), link.clone());
+        for r in &txn_records {
+            txn_coordinator.replay(r);
+        }
+        if txn_replay.records > 0 || txn_replay.skipped > 0 {
+            tracing::info!(
+                records = txn_replay.records,
+                skipped = txn_replay.skipped,
+                "transaction coordinator state loaded"
+            );
+        }
         let broker = Broker {
             config: RwLock::new(config),
             topic_image: RwLock::new(Arc::new(topic_image(&cluster))),
@@ -144,9 +172,15 @@ impl Broker {
             group_log: Arc::new(group_log),
             group_boot: Mutex::new(Some(coordinator)),
             group_service: OnceLock::new(),
+            txn_log: Arc::new(txn_log),
+            txn_boot: Mutex::new(Some(txn_coordinator)),
+            txn_service: OnceLock::new(),
+            link,
         };
         broker.open_all_partitions()?;
-        Ok(Arc::new(broker))
+        let broker = Arc::new(broker);
+        broker.link.bind(&broker);
+        Ok(broker)
     }
 
     pub fn config(&self) -> BrokerConfig {
@@ -213,6 +247,30 @@ impl Broker {
         })
     }
 
+    /// The transaction coordinator; its loop starts on the first call (from within the
+    /// runtime). The server calls it at start-up, so transactions a crash left prepared get
+    /// their markers without waiting for a client.
+    pub fn txns(&self) -> &crate::txn::service::TxnService {
+        self.txn_service.get_or_init(|| {
+            let coordinator = self
+                .txn_boot
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| {
+                    crate::txn::TxnCoordinator::new(
+                        crate::txn::service::txn_config(&self.config()),
+                        self.link.clone(),
+                    )
+                });
+            crate::txn::service::TxnService::start(
+                coordinator,
+                self.txn_log.clone(),
+                self.link.clone(),
+            )
+        })
+    }
+
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.recheck_fetches.notify_waiters();
@@ -227,6 +285,9 @@ impl Broker {
         let mut errors = Vec::new();
         if let Err(e) = self.group_log.flush() {
             errors.push(BrokerError::GroupLog(e));
+        }
+        if let Err(e) = self.txn_log.flush() {
+            errors.push(BrokerError::TxnLog(e));
         }
         for p in self.all_partitions() {
             if let Err(source) = p.log.flush() {
@@ -254,6 +315,9 @@ impl Broker {
     pub fn checkpoint_logs(&self) {
         if let Err(e) = self.group_log.checkpoint() {
             tracing::warn!(error = %e, "group log checkpoint failed");
+        }
+        if let Err(e) = self.txn_log.checkpoint() {
+            tracing::warn!(error = %e, "transaction log checkpoint failed");
         }
         for p in self.all_partitions() {
             if let Err(e) = p.log.checkpoint_active_segment() {

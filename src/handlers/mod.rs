@@ -20,6 +20,7 @@ mod producer_id;
 mod producers;
 mod routes;
 mod topics;
+mod transactions;
 mod txn_markers;
 
 use std::future::Future;

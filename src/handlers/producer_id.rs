@@ -1,4 +1,5 @@
-//! InitProducerId (key 22) for idempotent producers.
+//! InitProducerId (key 22): idempotent producers here; transactional ids go to the
+//! transaction coordinator (`transactions`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -13,12 +14,16 @@ pub async fn handle(ctx: RequestContext, req: InitProducerIdRequest) -> Reply {
         // Kafka: an empty transactional id is a malformed request, not a transactional producer.
         return ctx.reply(&base.with_error_code(ResponseError::InvalidRequest.code()));
     }
-    if req.transactional_id.is_some() {
-        // Transactions are not offered yet (no transaction coordinator is advertised); a fatal
-        // error tells the client so instead of letting it retry forever.
-        return ctx.reply(
-            &base.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code()),
-        );
+    if let Some(id) = &req.transactional_id {
+        let id = id.to_string();
+        return super::transactions::init_producer_id(
+            ctx,
+            id,
+            req.transaction_timeout_ms,
+            req.producer_id.0,
+            req.producer_epoch,
+        )
+        .await;
     }
     let resp = match ctx.broker.next_producer_id() {
         Ok(id) => base

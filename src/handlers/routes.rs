@@ -8,8 +8,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::{
     api_versions, cluster, configs, decode, delete_records, fetch, groups, list_offsets, metadata,
-    offset_for_leader_epoch, produce, producer_id, producers, topics, txn_markers, Reply,
-    RequestContext,
+    offset_for_leader_epoch, produce, producer_id, producers, topics, transactions, txn_markers,
+    Reply, RequestContext,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -68,9 +68,17 @@ pub const ROUTES: &[Route] = &[
     // KIP-848 consumer groups (v1: members choose their own id, KIP-1082).
     r(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     r(ApiKey::ConsumerGroupDescribe, 0, 1),
-    // Transactions, partition side.
+    // Transactions. EndTxn v5 and TxnOffsetCommit v5 mean Transactions V2 (KIP-890 part 2, with
+    // Produce v12): not advertised until the transaction.version feature is. AddPartitionsToTxn
+    // v4-5 are the batched, verify-only broker forms.
+    r(ApiKey::AddPartitionsToTxn, 0, 5),
+    r(ApiKey::AddOffsetsToTxn, 0, 4),
+    r(ApiKey::EndTxn, 0, 4),
     r(ApiKey::WriteTxnMarkers, 1, 1),
+    r(ApiKey::TxnOffsetCommit, 0, 4),
     r(ApiKey::DescribeProducers, 0, 0),
+    r(ApiKey::DescribeTransactions, 0, 0),
+    r(ApiKey::ListTransactions, 0, 1),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -120,6 +128,12 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::DeleteGroups => with!(groups::admin::delete),
         ApiKey::ConsumerGroupHeartbeat => with!(groups::consumer::heartbeat),
         ApiKey::ConsumerGroupDescribe => with!(groups::consumer::describe),
+        ApiKey::AddPartitionsToTxn => with!(transactions::add_partitions),
+        ApiKey::AddOffsetsToTxn => with!(transactions::add_offsets),
+        ApiKey::EndTxn => with!(transactions::end_txn),
+        ApiKey::TxnOffsetCommit => with!(transactions::txn_offset_commit),
+        ApiKey::DescribeTransactions => with!(transactions::describe),
+        ApiKey::ListTransactions => with!(transactions::list),
         ApiKey::WriteTxnMarkers => with!(txn_markers::handle),
         ApiKey::DescribeProducers => with!(producers::handle),
         _ => Reply::Close,

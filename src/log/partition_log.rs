@@ -540,6 +540,44 @@ impl PartitionLog {
         Ok(Offset(base))
     }
 
+    /// Like [`PartitionLog::append_marker`], but only while the producer has a transaction open
+    /// here at an epoch no newer than `producer_epoch`: a marker delivered again (after a
+    /// coordinator restart or a retry) is not written twice. `None` when nothing was written.
+    pub fn append_marker_if_open(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        kind: ControlType,
+        coordinator_epoch: i32,
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<Option<Offset>, LogError> {
+        {
+            let st = self.lock();
+            let open = st.producers.ongoing().any(|(pid, _)| pid == producer_id);
+            let newer = st
+                .producers
+                .describe()
+                .iter()
+                .any(|p| p.producer_id == producer_id && p.epoch > producer_epoch);
+            if !open || newer {
+                return Ok(None);
+            }
+        }
+        // Appends of this producer's partitions are serialised by the coordinator (no new
+        // transaction starts here before this one's markers are written), so the check above
+        // still holds.
+        self.append_marker(
+            producer_id,
+            producer_epoch,
+            kind,
+            coordinator_epoch,
+            leader_epoch,
+            now_ms,
+        )
+        .map(Some)
+    }
+
     /// What read_committed consumers may read up to: the high watermark, held back by the
     /// first offset of the oldest transaction still open or whose marker is not yet below it.
     pub fn last_stable_offset(&self) -> Offset {

@@ -32,6 +32,8 @@ impl Server {
 
     /// Serves until `stop` resolves, then drains connections.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        // Transactions a crash left prepared get their markers now, not when a client comes.
+        self.broker.txns();
         // One permit per open connection. The pool is larger than any bound so that
         // max.connections can be raised at run time; the bound is checked on each accept.
         const CONNECTION_PERMITS: u32 = u32::MAX;

@@ -31,7 +31,11 @@ impl TxnCoordinator {
                     r.partitions
                         .iter()
                         .map(|p| {
-                            let e = if m.partitions.contains(p) {
+                            // Groups live in the one offsets partition, as they would in
+                            // Kafka's __consumer_offsets with a single partition.
+                            let in_txn = m.partitions.contains(p)
+                                || (*p == super::offsets_partition() && !m.groups.is_empty());
+                            let e = if in_txn {
                                 ErrorCode::None
                             } else {
                                 ErrorCode::TransactionAbortable

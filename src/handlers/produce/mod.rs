@@ -2,6 +2,7 @@
 //! durability (group commit) off the connection's critical path and answer.
 
 pub mod legacy;
+mod transactional;
 mod validate;
 
 use std::sync::Arc;
@@ -62,11 +63,18 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
                 .iter()
                 .any(|p| p.records.as_deref().is_some_and(validate::is_transactional))
         });
+    let unverified = match (&req.transactional_id, unnamed_transaction) {
+        (Some(id), false) if valid_acks => {
+            transactional::verify(&ctx, &id.to_string(), &req.topic_data).await
+        }
+        _ => Default::default(),
+    };
     let mut topics: Vec<(String, Vec<PartitionResult>)> = Vec::with_capacity(req.topic_data.len());
     for topic in req.topic_data {
         let name = topic.name.0.to_string();
         let mut results = Vec::with_capacity(topic.partition_data.len());
         for p in topic.partition_data {
+            let unverified = unverified.get(&(name.clone(), p.index)).copied();
             results.push(if unnamed_transaction {
                 PartitionResult::failed(
                     p.index,
@@ -75,6 +83,8 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> Reply {
                 )
             } else if !valid_acks {
                 PartitionResult::failed(p.index, ResponseError::InvalidRequiredAcks, None)
+            } else if let Some(e) = unverified {
+                PartitionResult::failed(p.index, e, None)
             } else {
                 append_partition(&ctx, &name, p.index, p.records)
             });

@@ -165,14 +165,6 @@ fn check(
         )
             .into());
     }
-    if header.is_transactional() {
-        // No partition can have been added to a transaction: transactions are not offered yet.
-        return Err((
-            ResponseError::InvalidTxnState,
-            "Transactional batches are not accepted by this broker yet".to_string(),
-        )
-            .into());
-    }
     let log_append_time = topic.message_timestamp_type == "LogAppendTime";
     let rules = RecordRules {
         compacted: topic.cleanup_policy.compact,

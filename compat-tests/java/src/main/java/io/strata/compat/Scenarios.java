@@ -42,6 +42,7 @@ public final class Scenarios {
         s.scenario("acks=0 records readable on their own", s::acksZero);
         s.scenario("backlogged partitions share polls (fetch.max.bytes=70000)", s::fetchRotation);
         new Groups(s).register();
+        new Transactions(s).register();
         System.out.printf("java(kafka-clients %s): %d passed, %d failed%n",
                 org.apache.kafka.common.utils.AppInfoParser.getVersion(), s.passed, s.failed);
         System.exit(s.failed == 0 ? 0 : 1);
