@@ -353,7 +353,10 @@ impl Group {
                 .consumer
                 .as_ref()
                 .is_none_or(|cg| cg.members.is_empty())
-            && self.offsets.is_empty();
+            && self.offsets.is_empty()
+            // Offsets waiting for a transaction's marker keep the group: the marker must find
+            // them.
+            && self.pending_txn.is_empty();
         if dead {
             tracing::info!(group = %self.id, "group expired");
             self.transition(GroupState::Dead, now);

@@ -560,3 +560,16 @@ fn pending_transactional_offsets_survive_a_restart_and_complete_after_it() {
     }
     assert_eq!(fetched(&mut again, "tg", true), (10, ErrorCode::None));
 }
+
+#[test]
+fn a_group_with_only_pending_transactional_offsets_does_not_expire() {
+    let mut h = Harness::new(GroupConfig {
+        offsets_retention_ms: 1_000,
+        offsets_retention_check_interval_ms: 500,
+        ..no_delay()
+    });
+    txn_commit(&mut h, 7, commit("tg", -1, "", &[("t", 0, 10)]));
+    h.run_for(10_000);
+    marker(&mut h, 7, true);
+    assert_eq!(fetched(&mut h, "tg", true), (10, ErrorCode::None));
+}
