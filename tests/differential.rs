@@ -13,6 +13,8 @@ mod configs;
 mod log_semantics;
 #[path = "differential/produce_checks.rs"]
 mod produce_checks;
+#[path = "differential/transactions.rs"]
+mod transactions;
 
 use std::net::SocketAddr;
 
@@ -22,6 +24,14 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 /// Differences that are deliberate, with the reason; see docs/compatibility.md.
 const ALLOWED: &[(&str, &str)] = &[
+    (
+        "EndTxn advertised range",
+        "EndTxn v5 means Transactions V2 (KIP-890 part 2); not advertised until the transaction.version feature is",
+    ),
+    (
+        "TxnOffsetCommit advertised range",
+        "TxnOffsetCommit v5 means Transactions V2 (KIP-890 part 2); not advertised until the transaction.version feature is",
+    ),
     (
         "Produce advertised range",
         "Produce v12 means transactions V2 (KIP-890) and v13 topic ids; not advertised until implemented",
@@ -2278,6 +2288,8 @@ async fn strata_answers_like_apache_kafka() {
     actual.extend(group_scenario(&mut st, &run).await);
     expected.extend(log_semantics::steps(&mut k, &run).await);
     actual.extend(log_semantics::steps(&mut st, &run).await);
+    expected.extend(transactions::steps(&mut k, &run).await);
+    actual.extend(transactions::steps(&mut st, &run).await);
     expected.extend(configs::config_scenario(&mut k, &run).await);
     actual.extend(configs::config_scenario(&mut st, &run).await);
     expected.extend(configs::metadata_after_delete_scenario(&mut k, &run).await);

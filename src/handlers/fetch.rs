@@ -293,9 +293,12 @@ fn read_one(
     let lso = log.last_stable_offset();
     let upper = if params.read_committed { lso } else { hw };
     // read_committed consumers drop the records of these transactions (KIP-98); the list
-    // covers the range this read can return.
+    // covers the range this read can return (one segment, up to the last stable offset).
     let aborted = params.read_committed.then(|| {
-        log.aborted_transactions(w.fetch.fetch_offset, upper.value())
+        let reach = log
+            .read_upper_bound(Offset(w.fetch.fetch_offset))
+            .min(upper);
+        log.aborted_transactions(w.fetch.fetch_offset, reach.value())
             .into_iter()
             .map(|(producer_id, first_offset)| {
                 kafka_protocol::messages::fetch_response::AbortedTransaction::default()

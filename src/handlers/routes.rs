@@ -78,7 +78,7 @@ pub const ROUTES: &[Route] = &[
     r(ApiKey::TxnOffsetCommit, 0, 4),
     r(ApiKey::DescribeProducers, 0, 0),
     r(ApiKey::DescribeTransactions, 0, 0),
-    r(ApiKey::ListTransactions, 0, 1),
+    r(ApiKey::ListTransactions, 0, 2),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {

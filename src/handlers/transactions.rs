@@ -501,6 +501,23 @@ pub async fn describe(ctx: RequestContext, req: DescribeTransactionsRequest) -> 
 }
 
 pub async fn list(ctx: RequestContext, req: ListTransactionsRequest) -> Reply {
+    // v2 (KIP-1152): only transactional ids the whole of which match a Java-style regex.
+    let pattern = match req
+        .transactional_id_pattern
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        None => None,
+        Some(p) => match regex::Regex::new(&format!("^(?:{p})$")) {
+            Ok(re) => Some(re),
+            Err(_) => {
+                return ctx.reply(
+                    &ListTransactionsResponse::default()
+                        .with_error_code(ResponseError::InvalidRegularExpression.code()),
+                )
+            }
+        },
+    };
     let pending = submit(
         &ctx,
         TxnRequest::List(ListTransactions {
@@ -526,6 +543,7 @@ pub async fn list(ctx: RequestContext, req: ListTransactionsRequest) -> Reply {
                 .with_transaction_states(
                     l.transactions
                         .into_iter()
+                        .filter(|(id, _, _)| pattern.as_ref().is_none_or(|re| re.is_match(id)))
                         .map(|(id, pid, state)| {
                             ListedState::default()
                                 .with_transactional_id(TransactionalId(s(&id)))

@@ -626,6 +626,22 @@ impl PartitionLog {
         self.lock().producers.describe()
     }
 
+    /// Where a read starting at `offset` can end at most: the next segment's base offset, or
+    /// the log end (a fetch reads from one segment). Bounds the aborted transactions a
+    /// read_committed fetch lists, as Kafka bounds them.
+    pub fn read_upper_bound(&self, offset: Offset) -> Offset {
+        let st = self.lock();
+        let i = st
+            .segments
+            .partition_point(|s| s.base_offset <= offset.value());
+        Offset(
+            st.segments
+                .get(i)
+                .map(|s| s.base_offset)
+                .unwrap_or(st.log_end),
+        )
+    }
+
     /// Open transactions as (producer id, first offset), oldest first.
     pub fn ongoing_transactions(&self) -> Vec<(i64, i64)> {
         self.lock().producers.ongoing().collect()
