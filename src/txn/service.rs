@@ -222,12 +222,14 @@ mod tests {
     }
 
     /// Asks until the id reaches `want` (bounded by a number of asks, not by time).
+    /// Polls until the state is reached; bounded (30 s) so a broken service fails the test
+    /// instead of hanging it. Marker retries back off from 100 ms, so polls must wait too.
     async fn reaches(service: &TxnService, id: &str, want: TxnState) -> bool {
-        for _ in 0..10_000 {
+        for _ in 0..3_000 {
             if state_of(service, id).await == Some(want) {
                 return true;
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         false
     }
