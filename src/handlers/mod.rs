@@ -5,7 +5,9 @@
 //! socket. Requests whose waiting part should not hold up the connection (a produce's fsync, a
 //! fetch's long poll) return [`Reply::Later`] after doing their in-order part.
 
+mod acls;
 mod api_versions;
+mod client_quotas;
 mod cluster;
 mod configs;
 mod delete_records;
@@ -15,9 +17,11 @@ mod groups;
 mod list_offsets;
 pub(crate) mod metadata;
 mod offset_for_leader_epoch;
+mod partition_admin;
 mod produce;
 mod producer_id;
 mod routes;
+mod scram;
 mod topics;
 
 use std::future::Future;

@@ -7,8 +7,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::{
-    api_versions, cluster, configs, decode, delete_records, fetch, groups, list_offsets, metadata,
-    offset_for_leader_epoch, produce, producer_id, topics, Reply, RequestContext,
+    acls, api_versions, client_quotas, cluster, configs, decode, delete_records, fetch, groups,
+    list_offsets, metadata, offset_for_leader_epoch, partition_admin, produce, producer_id, scram,
+    topics, Reply, RequestContext,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +68,17 @@ pub const ROUTES: &[Route] = &[
     // KIP-848 consumer groups (v1: members choose their own id, KIP-1082).
     r(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     r(ApiKey::ConsumerGroupDescribe, 0, 1),
+    // Admin APIs at Kafka 4.1's ranges. No authorizer: ACL requests get SECURITY_DISABLED.
+    r(ApiKey::DescribeAcls, 1, 3),
+    r(ApiKey::CreateAcls, 1, 3),
+    r(ApiKey::DeleteAcls, 1, 3),
+    r(ApiKey::ElectLeaders, 0, 2),
+    r(ApiKey::AlterPartitionReassignments, 0, 1),
+    r(ApiKey::ListPartitionReassignments, 0, 0),
+    r(ApiKey::DescribeClientQuotas, 0, 1),
+    r(ApiKey::AlterClientQuotas, 0, 1),
+    r(ApiKey::DescribeUserScramCredentials, 0, 0),
+    r(ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -116,6 +128,16 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::DeleteGroups => with!(groups::admin::delete),
         ApiKey::ConsumerGroupHeartbeat => with!(groups::consumer::heartbeat),
         ApiKey::ConsumerGroupDescribe => with!(groups::consumer::describe),
+        ApiKey::DescribeAcls => with!(acls::describe),
+        ApiKey::CreateAcls => with!(acls::create),
+        ApiKey::DeleteAcls => with!(acls::delete),
+        ApiKey::ElectLeaders => with!(partition_admin::elect_leaders),
+        ApiKey::AlterPartitionReassignments => with!(partition_admin::alter_reassignments),
+        ApiKey::ListPartitionReassignments => with!(partition_admin::list_reassignments),
+        ApiKey::DescribeClientQuotas => with!(client_quotas::describe),
+        ApiKey::AlterClientQuotas => with!(client_quotas::alter),
+        ApiKey::DescribeUserScramCredentials => with!(scram::describe),
+        ApiKey::AlterUserScramCredentials => with!(scram::alter),
         _ => Reply::Close,
     }
 }
