@@ -319,6 +319,12 @@ impl Broker {
         self.cluster().topics.get(name).cloned()
     }
 
+    /// The topic's partition count, without copying its metadata (admin requests may name a
+    /// topic many times).
+    pub fn partition_count(&self, name: &str) -> Option<i32> {
+        self.cluster().topics.get(name).map(|t| t.partition_count())
+    }
+
     /// Auto-creation on Metadata/Produce when `auto.create.topics.enable` is on. Returns the topic
     /// if it exists (or was just created).
     pub fn get_or_auto_create(&self, name: &str) -> Result<Option<TopicMeta>, TopicError> {

@@ -17,7 +17,6 @@ pub enum AlterOp {
     Subtract(String, String),
 }
 
-
 /// Kafka's dynamic broker throttles for replication and log-directory moves.
 const REPLICATION_THROTTLES: &[&str] = &[
     "leader.replication.throttled.rate",

@@ -4,6 +4,7 @@
 //! hold and never a reassignment in flight: a reassignment onto this node alone completes at
 //! once. The answers are Kafka's for the same situation, messages included.
 
+use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
@@ -25,11 +26,12 @@ fn text(s: String) -> Option<StrBytes> {
 /// Preferred and unclean elections alike: the leader is the only replica. A null topic list
 /// asks for every partition, and Kafka then leaves out those needing no election: all of them.
 pub async fn elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> Reply {
-    let mut results: Vec<ReplicaElectionResult> = Vec::new();
+    // A topic may be named more than once; its partitions are answered together.
+    let mut results: IndexMap<String, ReplicaElectionResult> = IndexMap::new();
     for t in req.topic_partitions.unwrap_or_default() {
         let name = t.topic.0.to_string();
-        let count = ctx.broker.topic(&name).map(|m| m.partition_count());
-        let partition_result = t
+        let count = ctx.broker.partition_count(&name);
+        let partition_result: Vec<PartitionResult> = t
             .partitions
             .iter()
             .map(|&p| {
@@ -53,16 +55,16 @@ pub async fn elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> Rep
                     .with_error_message(text(message))
             })
             .collect();
-        match results.iter_mut().find(|r| r.topic == t.topic) {
-            Some(r) => r.partition_result.extend(partition_result),
-            None => results.push(
-                ReplicaElectionResult::default()
-                    .with_topic(t.topic)
-                    .with_partition_result(partition_result),
-            ),
-        }
+        results
+            .entry(name)
+            .or_insert_with(|| ReplicaElectionResult::default().with_topic(t.topic))
+            .partition_result
+            .extend(partition_result);
     }
-    ctx.reply(&ElectLeadersResponse::default().with_replica_election_results(results))
+    ctx.reply(
+        &ElectLeadersResponse::default()
+            .with_replica_election_results(results.into_values().collect()),
+    )
 }
 
 pub async fn alter_reassignments(
@@ -75,7 +77,7 @@ pub async fn alter_reassignments(
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
-            let count = ctx.broker.topic(&name).map(|m| m.partition_count());
+            let count = ctx.broker.partition_count(&name);
             let partitions = t
                 .partitions
                 .into_iter()

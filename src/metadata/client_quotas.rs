@@ -2,7 +2,7 @@
 //! possibly the default entity), validated and matched as Kafka's controller does. Strata stores
 //! and describes them; it does not throttle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use thiserror::Error;
@@ -79,20 +79,23 @@ impl ClientQuotas {
         validate_only: bool,
     ) -> Vec<(QuotaEntity, Result<(), QuotaError>)> {
         let mut results: Vec<(QuotaEntity, Result<(), QuotaError>)> = Vec::new();
+        // Position of each entity in `results`: requests can name many entities.
+        let mut position: BTreeMap<QuotaEntity, usize> = BTreeMap::new();
         let mut changes: Vec<(QuotaEntity, String, Option<f64>)> = Vec::new();
         for alteration in alterations {
             // The wire's list becomes a map: a type named twice keeps its last name.
             let entity: QuotaEntity = alteration.entity.into_iter().collect();
             let mut ops: Vec<(String, Option<f64>)> = Vec::new();
+            let mut keys: HashSet<String> = HashSet::new();
             let mut duplicate_key = false;
             for (k, v) in alteration.ops {
-                if ops.iter().any(|(known, _)| *known == k) {
-                    duplicate_key = true;
-                } else {
+                if keys.insert(k.clone()) {
                     ops.push((k, v));
+                } else {
+                    duplicate_key = true;
                 }
             }
-            let seen = results.iter().position(|(e, _)| *e == entity);
+            let seen = position.get(&entity).copied();
             if duplicate_key || seen.is_some() {
                 let err = Err(QuotaError::Invalid(format!(
                     "Ignoring duplicate entity ClientQuotaEntity(entries={})",
@@ -100,13 +103,17 @@ impl ClientQuotas {
                 )));
                 match seen {
                     Some(i) => results[i].1 = err,
-                    None => results.push((entity, err)),
+                    None => {
+                        position.insert(entity.clone(), results.len());
+                        results.push((entity, err));
+                    }
                 }
                 continue;
             }
             let outcome = self.check_entity(&entity, &ops).map(|mut c| {
                 changes.append(&mut c);
             });
+            position.insert(entity.clone(), results.len());
             results.push((entity, outcome));
         }
         if !validate_only {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
+use indexmap::IndexMap;
 use sha2::{Digest, Sha256, Sha512};
 use thiserror::Error;
 
@@ -132,39 +133,42 @@ impl ScramCredentials {
         deletions: Vec<(String, i8)>,
         upsertions: Vec<Upsertion>,
     ) -> Vec<(String, Result<(), ScramError>)> {
-        let mut accepted: Vec<(String, Change)> = Vec::new();
-        let mut refused: Vec<(String, ScramError)> = Vec::new();
-        let is_refused =
-            |refused: &[(String, ScramError)], u: &str| refused.iter().any(|(r, _)| r == u);
+        // Maps, not lists: one request can name many users. Kafka answers in hash order.
+        let mut accepted: BTreeMap<String, Change> = BTreeMap::new();
+        let mut refused: BTreeMap<String, ScramError> = BTreeMap::new();
         for (user, code) in deletions {
-            if is_refused(&refused, &user) {
+            if refused.contains_key(&user) {
                 continue;
             }
-            if let Some(i) = accepted.iter().position(|(u, _)| *u == user) {
-                accepted.remove(i);
-                refused.push((user, ScramError::AlteredTwice));
+            if accepted.remove(&user).is_some() {
+                refused.insert(user, ScramError::AlteredTwice);
                 continue;
             }
             match self.check_deletion(&user, code) {
-                Ok(m) => accepted.push((user, Change::Delete(m))),
-                Err(e) => refused.push((user, e)),
+                Ok(m) => {
+                    accepted.insert(user, Change::Delete(m));
+                }
+                Err(e) => {
+                    refused.insert(user, e);
+                }
             }
         }
         for u in upsertions {
-            if is_refused(&refused, &u.user) {
+            if refused.contains_key(&u.user) {
                 continue;
             }
-            if let Some(i) = accepted.iter().position(|(a, _)| *a == u.user) {
-                accepted.remove(i);
-                refused.push((u.user, ScramError::AlteredTwice));
+            if accepted.remove(&u.user).is_some() {
+                refused.insert(u.user, ScramError::AlteredTwice);
                 continue;
             }
             match check_upsertion(&u) {
                 Ok(m) => {
                     let c = Credential::derive(m, &u.salt, &u.salted_password, u.iterations);
-                    accepted.push((u.user, Change::Upsert(m, c)));
+                    accepted.insert(u.user, Change::Upsert(m, c));
                 }
-                Err(e) => refused.push((u.user, e)),
+                Err(e) => {
+                    refused.insert(u.user, e);
+                }
             }
         }
         let mut results = Vec::with_capacity(accepted.len() + refused.len());
@@ -197,27 +201,23 @@ impl ScramCredentials {
         &self,
         users: Option<Vec<String>>,
     ) -> Vec<(String, Result<Vec<(Mechanism, i32)>, ScramError>)> {
-        let wanted: Vec<(String, bool)> = match users {
+        // Each user once, in the order first named, marked when named again.
+        let mut wanted: IndexMap<String, bool> = IndexMap::new();
+        match users {
             Some(list) if !list.is_empty() => {
-                let mut wanted: Vec<(String, bool)> = Vec::new();
                 for u in list {
-                    match wanted.iter_mut().find(|(w, _)| *w == u) {
-                        Some(entry) => entry.1 = true,
-                        None => wanted.push((u, false)),
-                    }
+                    wanted
+                        .entry(u)
+                        .and_modify(|twice| *twice = true)
+                        .or_insert(false);
                 }
-                wanted
             }
             _ => {
-                let mut all: Vec<(String, bool)> = Vec::new();
                 for (user, _) in self.credentials.keys() {
-                    if all.last().is_none_or(|(u, _)| u != user) {
-                        all.push((user.clone(), false));
-                    }
+                    wanted.entry(user.clone()).or_insert(false);
                 }
-                all
             }
-        };
+        }
         wanted
             .into_iter()
             .map(|(user, twice)| {
@@ -227,8 +227,7 @@ impl ScramCredentials {
                 }
                 let infos: Vec<(Mechanism, i32)> = self
                     .credentials
-                    .iter()
-                    .filter(|((u, _), _)| *u == user)
+                    .range((user.clone(), Mechanism::Sha256)..=(user.clone(), Mechanism::Sha512))
                     .map(|((_, m), c)| (*m, c.iterations))
                     .collect();
                 if infos.is_empty() {

@@ -244,7 +244,7 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
     let mut known: Vec<(String, Vec<i32>)> = Vec::new();
     for t in req.topics {
         let name = t.name.0.to_string();
-        let count = ctx.broker.topic(&name).map_or(0, |m| m.partition_count());
+        let count = ctx.broker.partition_count(&name).unwrap_or(0);
         let mut present = Vec::new();
         for p in t.partitions {
             if (0..count).contains(&p.partition_index) {
@@ -272,7 +272,8 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
             },
         };
         // A group-level error is the whole answer, as in Kafka.
-        let mut topics: Vec<OffsetDeleteResponseTopic> = Vec::new();
+        let mut topics: indexmap::IndexMap<String, OffsetDeleteResponseTopic> =
+            indexmap::IndexMap::new();
         if r.error == g::ErrorCode::None {
             let unknown_code = ResponseError::UnknownTopicOrPartition.code();
             let errors =
@@ -286,20 +287,19 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
                 let partition = OffsetDeleteResponsePartition::default()
                     .with_partition_index(p)
                     .with_error_code(e);
-                match topics.iter_mut().find(|x| x.name.0.as_str() == t) {
-                    Some(x) => x.partitions.push(partition),
-                    None => topics.push(
-                        OffsetDeleteResponseTopic::default()
-                            .with_name(TopicName(s(&t)))
-                            .with_partitions(vec![partition]),
-                    ),
-                }
+                topics
+                    .entry(t)
+                    .or_insert_with_key(|t| {
+                        OffsetDeleteResponseTopic::default().with_name(TopicName(s(t)))
+                    })
+                    .partitions
+                    .push(partition);
             }
         }
         c.respond(
             &OffsetDeleteResponse::default()
                 .with_error_code(code(r.error))
-                .with_topics(topics),
+                .with_topics(topics.into_values().collect()),
         )
     })
 }
