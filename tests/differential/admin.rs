@@ -433,6 +433,22 @@ pub async fn admin_scenario(side: &mut Side, run: &str) -> Vec<(String, String)>
             ),
         ),
         (
+            "set default entities",
+            alter(
+                vec![
+                    (
+                        vec![("user", None)],
+                        vec![op("consumer_byte_rate", 1e6, false)],
+                    ),
+                    (
+                        vec![("user", Some(&user)), ("client-id", None)],
+                        vec![op("request_percentage", 12.0, false)],
+                    ),
+                ],
+                false,
+            ),
+        ),
+        (
             "validate only",
             alter(
                 vec![(
@@ -602,7 +618,7 @@ pub async fn admin_scenario(side: &mut Side, run: &str) -> Vec<(String, String)>
                         e.entity.iter().any(|x| {
                             x.entity_name
                                 .as_ref()
-                                .is_some_and(|n| n.contains(run.as_str()))
+                                .is_none_or(|n| n.contains(run.as_str()))
                         }) || e.entity.iter().any(|x| x.entity_type.as_str() == "ip")
                     })
                     .map(|e| {
@@ -659,6 +675,14 @@ pub async fn admin_scenario(side: &mut Side, run: &str) -> Vec<(String, String)>
         ),
         ("any ip, strict", vec![component("ip", 2, None)], true),
         ("default user", vec![component("user", 1, None)], false),
+        (
+            "exact user, default client-id",
+            vec![
+                component("user", 0, Some(&user)),
+                component("client-id", 1, None),
+            ],
+            true,
+        ),
         ("everything", vec![], false),
         (
             "unknown entity type",
