@@ -149,6 +149,66 @@ async fn every_admin_api_answers_at_every_version() {
         .await;
         assert_eq!(r.results[0].error_code, 0);
     }
+    for v in versions(ApiKey::SaslHandshake) {
+        let r: SaslHandshakeResponse = call(
+            &mut c,
+            ApiKey::SaslHandshake,
+            v,
+            &SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
+        )
+        .await;
+        assert_eq!(r.error_code, 34, "ILLEGAL_SASL_STATE");
+    }
+    for v in versions(ApiKey::SaslAuthenticate) {
+        let r: SaslAuthenticateResponse = call(
+            &mut c,
+            ApiKey::SaslAuthenticate,
+            v,
+            &SaslAuthenticateRequest::default(),
+        )
+        .await;
+        assert_eq!(r.error_code, 34);
+    }
+    for v in versions(ApiKey::CreateDelegationToken) {
+        let r: CreateDelegationTokenResponse = call(
+            &mut c,
+            ApiKey::CreateDelegationToken,
+            v,
+            &CreateDelegationTokenRequest::default(),
+        )
+        .await;
+        assert_eq!(r.error_code, 64, "DELEGATION_TOKEN_REQUEST_NOT_ALLOWED");
+    }
+    for v in versions(ApiKey::RenewDelegationToken) {
+        let r: RenewDelegationTokenResponse = call(
+            &mut c,
+            ApiKey::RenewDelegationToken,
+            v,
+            &RenewDelegationTokenRequest::default(),
+        )
+        .await;
+        assert_eq!(r.error_code, 64);
+    }
+    for v in versions(ApiKey::ExpireDelegationToken) {
+        let r: ExpireDelegationTokenResponse = call(
+            &mut c,
+            ApiKey::ExpireDelegationToken,
+            v,
+            &ExpireDelegationTokenRequest::default(),
+        )
+        .await;
+        assert_eq!(r.error_code, 64);
+    }
+    for v in versions(ApiKey::DescribeDelegationToken) {
+        let r: DescribeDelegationTokenResponse = call(
+            &mut c,
+            ApiKey::DescribeDelegationToken,
+            v,
+            &DescribeDelegationTokenRequest::default(),
+        )
+        .await;
+        assert_eq!(r.error_code, 64);
+    }
     for v in versions(ApiKey::DescribeUserScramCredentials) {
         let r: DescribeUserScramCredentialsResponse = call(
             &mut c,

@@ -10,6 +10,7 @@ mod api_versions;
 mod client_quotas;
 mod cluster;
 mod configs;
+mod delegation_tokens;
 mod delete_records;
 mod fetch;
 mod fetch_encode;
@@ -21,6 +22,7 @@ mod partition_admin;
 mod produce;
 mod producer_id;
 mod routes;
+mod sasl;
 mod scram;
 mod topics;
 

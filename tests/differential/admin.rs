@@ -1,6 +1,7 @@
 //! Admin APIs a single-node Kafka answers: ACLs without an authorizer, leader elections,
-//! partition reassignments, client quotas and SCRAM credentials; plus OffsetDelete on topics the
-//! broker does not have and DescribeCluster's authorized operations.
+//! partition reassignments, client quotas and SCRAM credentials, SASL and delegation tokens on a
+//! PLAINTEXT listener; plus OffsetDelete on topics the broker does not have and DescribeCluster's
+//! authorized operations.
 
 use super::{name, s, send_kind, Side};
 use kafka_protocol::messages::*;
@@ -615,11 +616,12 @@ pub async fn admin_scenario(side: &mut Side, run: &str) -> Vec<(String, String)>
                 let mut v: Vec<String> = entries
                     .iter()
                     .filter(|e| {
-                        e.entity.iter().any(|x| {
-                            x.entity_name
-                                .as_ref()
-                                .is_none_or(|n| n.contains(run.as_str()))
-                        }) || e.entity.iter().any(|x| x.entity_type.as_str() == "ip")
+                        e.entity.iter().all(|x| {
+                            x.entity_type.as_str() == "ip"
+                                || x.entity_name
+                                    .as_ref()
+                                    .is_none_or(|n| n.contains(run.as_str()))
+                        })
                     })
                     .map(|e| {
                         let mut values: Vec<String> = e
@@ -1015,6 +1017,83 @@ pub async fn admin_scenario(side: &mut Side, run: &str) -> Vec<(String, String)>
         }
     );
 
+    // SASL and delegation tokens on a PLAINTEXT listener.
+    for v in [0, 1] {
+        step!(
+            format!("sasl handshake v{v}"),
+            ApiKey::SaslHandshake,
+            v,
+            SaslHandshakeRequest::default().with_mechanism(s("SCRAM-SHA-256")),
+            SaslHandshakeResponse,
+            |r: &SaslHandshakeResponse| format!("{} {:?}", r.error_code, r.mechanisms)
+        );
+    }
+    for v in [0, 2] {
+        step!(
+            format!("sasl authenticate v{v}"),
+            ApiKey::SaslAuthenticate,
+            v,
+            SaslAuthenticateRequest::default()
+                .with_auth_bytes(bytes::Bytes::from_static(b"n,,n=u,r=x")),
+            SaslAuthenticateResponse,
+            |r: &SaslAuthenticateResponse| format!(
+                "{} {} {:?} {}",
+                r.error_code,
+                opt(&r.error_message),
+                r.auth_bytes,
+                r.session_lifetime_ms
+            )
+        );
+    }
+    for v in [1, 3] {
+        step!(
+            format!("create delegation token v{v}"),
+            ApiKey::CreateDelegationToken,
+            v,
+            CreateDelegationTokenRequest::default().with_max_lifetime_ms(-1),
+            CreateDelegationTokenResponse,
+            |r: &CreateDelegationTokenResponse| format!(
+                "{} {:?} {:?} {:?} {:?} {} {} {} {:?} {:?}",
+                r.error_code,
+                r.principal_type,
+                r.principal_name,
+                r.token_requester_principal_type,
+                r.token_requester_principal_name,
+                r.issue_timestamp_ms,
+                r.expiry_timestamp_ms,
+                r.max_timestamp_ms,
+                r.token_id,
+                r.hmac
+            )
+        );
+    }
+    step!(
+        "renew delegation token",
+        ApiKey::RenewDelegationToken,
+        2,
+        RenewDelegationTokenRequest::default().with_renew_period_ms(-1),
+        RenewDelegationTokenResponse,
+        |r: &RenewDelegationTokenResponse| format!("{} {}", r.error_code, r.expiry_timestamp_ms)
+    );
+    step!(
+        "expire delegation token",
+        ApiKey::ExpireDelegationToken,
+        2,
+        ExpireDelegationTokenRequest::default().with_expiry_time_period_ms(-1),
+        ExpireDelegationTokenResponse,
+        |r: &ExpireDelegationTokenResponse| format!("{} {}", r.error_code, r.expiry_timestamp_ms)
+    );
+    for v in [1, 3] {
+        step!(
+            format!("describe delegation token v{v}"),
+            ApiKey::DescribeDelegationToken,
+            v,
+            DescribeDelegationTokenRequest::default().with_owners(None),
+            DescribeDelegationTokenResponse,
+            |r: &DescribeDelegationTokenResponse| format!("{} {}", r.error_code, r.tokens.len())
+        );
+    }
+
     // DescribeCluster with and without the cluster's authorized operations.
     for (v, include) in [(0, true), (0, false), (2, true)] {
         step!(
@@ -1081,6 +1160,30 @@ pub async fn admin_default_requests(
         (
             ApiKey::AlterUserScramCredentials,
             RequestKind::AlterUserScramCredentials(Default::default()),
+        ),
+        (
+            ApiKey::SaslHandshake,
+            RequestKind::SaslHandshake(Default::default()),
+        ),
+        (
+            ApiKey::SaslAuthenticate,
+            RequestKind::SaslAuthenticate(Default::default()),
+        ),
+        (
+            ApiKey::CreateDelegationToken,
+            RequestKind::CreateDelegationToken(Default::default()),
+        ),
+        (
+            ApiKey::RenewDelegationToken,
+            RequestKind::RenewDelegationToken(Default::default()),
+        ),
+        (
+            ApiKey::ExpireDelegationToken,
+            RequestKind::ExpireDelegationToken(Default::default()),
+        ),
+        (
+            ApiKey::DescribeDelegationToken,
+            RequestKind::DescribeDelegationToken(Default::default()),
         ),
     ];
     let mut out = Vec::new();
