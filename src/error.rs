@@ -5,6 +5,8 @@ use kafka_protocol::error::ResponseError;
 use crate::broker::TopicError;
 use crate::config::ConfigError;
 use crate::log::LogError;
+use crate::metadata::client_quotas::QuotaError;
+use crate::metadata::scram::ScramError;
 use crate::producer::ProducerStateError;
 
 pub fn code(e: ResponseError) -> i16 {
@@ -64,4 +66,26 @@ pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ResponseEr
         return Err(ResponseError::UnknownLeaderEpoch);
     }
     Ok(())
+}
+
+pub fn quota_error(e: &QuotaError) -> ResponseError {
+    match e {
+        QuotaError::Invalid(_) => ResponseError::InvalidRequest,
+        QuotaError::UnsupportedEntityType(_) => ResponseError::UnsupportedVersion,
+    }
+}
+
+pub fn scram_error(e: &ScramError) -> ResponseError {
+    match e {
+        ScramError::EmptyUser | ScramError::TooFewIterations | ScramError::TooManyIterations => {
+            ResponseError::UnacceptableCredential
+        }
+        ScramError::UnknownMechanism => ResponseError::UnsupportedSaslMechanism,
+        ScramError::AlteredTwice | ScramError::DescribedTwice(_) => {
+            ResponseError::DuplicateResource
+        }
+        ScramError::DeleteUnknown | ScramError::DescribeUnknown(_) => {
+            ResponseError::ResourceNotFound
+        }
+    }
 }

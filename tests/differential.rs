@@ -6,6 +6,8 @@
 //! Strata and sets KAFKA_REF_BOOTSTRAP and STRATA_BOOTSTRAP. Without them the test says so and
 //! passes without comparing anything.
 
+#[path = "differential/admin.rs"]
+mod admin;
 mod common;
 #[path = "differential/configs.rs"]
 mod configs;
@@ -2296,9 +2298,13 @@ async fn strata_answers_like_apache_kafka() {
     actual.extend(configs::metadata_after_delete_scenario(&mut st, &run).await);
     expected.extend(produce_checks::produce_checks_scenario(&mut k, &run).await);
     actual.extend(produce_checks::produce_checks_scenario(&mut st, &run).await);
+    expected.extend(admin::admin_scenario(&mut k, &run).await);
+    actual.extend(admin::admin_scenario(&mut st, &run).await);
     let (kafka_ranges, strata_ranges) = (api_ranges(&mut k).await, api_ranges(&mut st).await);
     expected.extend(version_edges(kafka, &kafka_ranges, &strata_ranges).await);
     actual.extend(version_edges(strata, &strata_ranges, &kafka_ranges).await);
+    expected.extend(admin::admin_default_requests(kafka, &kafka_ranges, &strata_ranges).await);
+    actual.extend(admin::admin_default_requests(strata, &strata_ranges, &kafka_ranges).await);
     assert_eq!(expected.len(), actual.len());
     let mut unexplained = Vec::new();
     let mut same = 0;

@@ -57,6 +57,40 @@ for proto in classic consumer; do
     tool org.apache.kafka.tools.VerifiableConsumer --bootstrap-server "$bs" --topic "$t" \
     --group-id "cli-verifiable-$proto-$run" --group-protocol "$proto" --max-messages 100 --reset-policy earliest
 done
+# Admin tools a one-node Kafka answers. Kafka applies these changes a moment after answering, so
+# the describes are retried (bounded) until they show the change.
+check_eventually() {
+  local name=$1 want=$2; shift 2
+  local out i
+  for i in $(seq 1 20); do
+    if out=$("$@" 2>&1) && grep -Eq -- "$want" <<<"$out"; then
+      passed=$((passed + 1)); echo "PASS $name"; return
+    fi
+    sleep 0.5
+  done
+  failed=$((failed + 1)); echo "FAIL $name: $(tail -3 <<<"$out" | tr '\n' ' ')"
+}
+kt() { "$root/compat-tests/kafka-ref/kafka.sh" tool - "$@"; }
+u="cli-user-$run" c="cli-client-$run"
+# Without an authorizer the tool prints Kafka's SecurityDisabled error and exits 1.
+acls_list() { kt org.apache.kafka.tools.AclCommand --bootstrap-server "$bs" --list; true; }
+check "kafka-acls --list (no authorizer)" "SecurityDisabledException: No Authorizer is configured on the broker" acls_list
+check "kafka-configs --alter user SCRAM-SHA-256" "Completed updating config for user $u" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --alter --add-config 'SCRAM-SHA-256=[iterations=8192,password=cli-secret]'
+check "kafka-configs --alter user SCRAM-SHA-512" "Completed updating config for user $u" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --alter --add-config 'SCRAM-SHA-512=[password=cli-secret]'
+check_eventually "kafka-configs --describe user SCRAM" "SCRAM credential configs for user-principal '$u' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --describe
+check "kafka-configs --alter user quotas" "Completed updating config for user $u" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --alter --add-config 'producer_byte_rate=1024,consumer_byte_rate=2048'
+check "kafka-configs --alter client quotas" "Completed updating config for client $c" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type clients --entity-name "$c" --alter --add-config 'request_percentage=25.5'
+check_eventually "kafka-configs --describe user quotas" "Quota configs for user-principal '$u' are consumer_byte_rate=2048.0, producer_byte_rate=1024.0" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --describe
+check_eventually "kafka-configs --describe client quotas" "Quota configs for client-id '$c' are request_percentage=25.5" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type clients --entity-name "$c" --describe
+check "kafka-configs --alter user --delete-config SCRAM-SHA-512" "Completed updating config for user $u" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --alter --delete-config SCRAM-SHA-512
+check_eventually "kafka-configs --describe user SCRAM after delete" "SCRAM credential configs for user-principal '$u' are SCRAM-SHA-256=iterations=8192\$" tool kafka.admin.ConfigCommand --bootstrap-server "$bs" --entity-type users --entity-name "$u" --describe
+json=$(mktemp)
+printf '{"version":1,"partitions":[{"topic":"%s","partition":0,"replicas":[1]}]}' "$t" >"$json"
+check "kafka-reassign-partitions --execute" "Successfully started partition reassignment for $t-0" tool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server "$bs" --reassignment-json-file "$json" --execute
+check "kafka-reassign-partitions --verify" "Reassignment of partition $t-0 is completed" tool org.apache.kafka.tools.reassign.ReassignPartitionsCommand --bootstrap-server "$bs" --reassignment-json-file "$json" --verify
+rm -f "$json"
+check "kafka-leader-election --all-topic-partitions" "" tool org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server "$bs" --election-type preferred --all-topic-partitions
+check "kafka-leader-election --topic --partition" "Valid replica already elected for partitions $t-0" tool org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server "$bs" --election-type preferred --topic "$t" --partition 0
 check "kafka-topics --delete" "" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --delete --topic "$t"
 echo "cli(kafka tools 4.1.0): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

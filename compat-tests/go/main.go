@@ -1,6 +1,7 @@
-// Command compat-go runs the client-visible scenarios with franz-go and IBM/sarama against one
-// bootstrap address. It prints one line per scenario and "N passed, N failed" per client, and exits
-// non-zero if anything failed.
+// Command compat-go runs the client-visible scenarios with franz-go, IBM/sarama and
+// segmentio/kafka-go against one bootstrap address: compat-go HOST:PORT [CLIENT...], CLIENT one of
+// franz-go, sarama, kafka-go (default all). It prints one line per scenario and "N passed,
+// N failed" per client, and exits non-zero if anything failed.
 package main
 
 import (
@@ -45,11 +46,25 @@ func main() {
 		bootstrap = os.Args[1]
 	}
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
-	fs := franzSuite(bootstrap, run)
-	franzGroups(fs, bootstrap, run)
-	ss := saramaSuite(bootstrap, run)
-	saramaGroups(ss, bootstrap, run)
-	suites := []*suite{fs, ss}
+	wanted := map[string]bool{}
+	for _, c := range os.Args[min(2, len(os.Args)):] {
+		wanted[c] = true
+	}
+	want := func(c string) bool { return len(wanted) == 0 || wanted[c] }
+	var suites []*suite
+	if want("franz-go") {
+		fs := franzSuite(bootstrap, run)
+		franzGroups(fs, bootstrap, run)
+		suites = append(suites, fs)
+	}
+	if want("sarama") {
+		ss := saramaSuite(bootstrap, run)
+		saramaGroups(ss, bootstrap, run)
+		suites = append(suites, ss)
+	}
+	if want("kafka-go") {
+		suites = append(suites, kafkaGoSuite(bootstrap, run))
+	}
 	failed := 0
 	for _, s := range suites {
 		fmt.Printf("go(%s): %d passed, %d failed\n", s.name, s.passed, s.failed)

@@ -1,6 +1,7 @@
 //! The broker's shared state: configuration, cluster metadata and the partitions it hosts.
 //! Handlers receive an `Arc<Broker>`; they never touch files or sockets themselves.
 
+mod clients;
 pub mod fetch_sessions;
 mod partitions;
 mod topics;
@@ -20,7 +21,7 @@ use crate::group::driver::{group_config, GroupService};
 use crate::group::log::{self as group_log, GroupLog, GroupLogConfig};
 use crate::group::GroupCoordinator;
 use crate::log::LogError;
-use crate::metadata::{ClusterState, FileMetadataStore, MetadataStore, StoreError};
+use crate::metadata::{ClientState, ClusterState, FileMetadataStore, MetadataStore, StoreError};
 use crate::producer::{ProducerIdAllocator, ProducerStateError};
 use crate::types::TopicPartition;
 
@@ -55,6 +56,9 @@ pub struct Broker {
     /// The topics as consumer-group assignors see them; a new `Arc` whenever topics change.
     topic_image: RwLock<Arc<TopicImage>>,
     store: Box<dyn MetadataStore>,
+    /// Client quotas and SCRAM credentials; the lock is held while a change is persisted, so the
+    /// file and memory change in the same order.
+    clients: Mutex<ClientState>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Serialises topic creation/deletion so metadata and partition directories change together.
     topic_changes: Mutex<()>,
@@ -115,6 +119,7 @@ impl Broker {
                 state
             }
         };
+        let clients = store.load_clients()?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("producer-id-block"))?;
         let mut config = config;
         for (scope, key, value) in &cluster.broker_configs {
@@ -163,6 +168,7 @@ impl Broker {
             topic_image: RwLock::new(Arc::new(topic_image(&cluster))),
             cluster: RwLock::new(cluster),
             store,
+            clients: Mutex::new(clients),
             partitions: RwLock::new(HashMap::new()),
             topic_changes: Mutex::new(()),
             recheck_fetches: Arc::new(Notify::new()),

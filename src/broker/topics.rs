@@ -319,6 +319,12 @@ impl Broker {
         self.cluster().topics.get(name).cloned()
     }
 
+    /// The topic's partition count, without copying its metadata (admin requests may name a
+    /// topic many times).
+    pub fn partition_count(&self, name: &str) -> Option<i32> {
+        self.cluster().topics.get(name).map(|t| t.partition_count())
+    }
+
     /// Auto-creation on Metadata when `auto.create.topics.enable` is on. Returns the topic only if
     /// it existed before this call: Kafka answers the request that asks for the creation with
     /// UNKNOWN_TOPIC_OR_PARTITION and no partitions (its controller creates the topic after the

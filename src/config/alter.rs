@@ -17,6 +17,13 @@ pub enum AlterOp {
     Subtract(String, String),
 }
 
+/// Kafka's dynamic broker throttles for replication and log-directory moves.
+const REPLICATION_THROTTLES: &[&str] = &[
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
+];
+
 impl AlterOp {
     pub fn key(&self) -> &str {
         match self {
@@ -74,6 +81,11 @@ impl BrokerConfig {
         let mut next = self.clone();
         for op in ops {
             let key = op.key();
+            // Kafka's replication throttles can never be set here (one node, no replication),
+            // so removing one is a no-op; kafka-reassign-partitions --verify removes them.
+            if matches!(op, AlterOp::Delete(_)) && REPLICATION_THROTTLES.contains(&key) {
+                continue;
+            }
             let Some(bk) = broker_key(key) else {
                 next.alter_unknown(scope, op);
                 continue;

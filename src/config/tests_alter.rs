@@ -324,5 +324,24 @@ fn read_only_keys_name_the_set_as_kafka_does() {
     assert_eq!(
         err.to_string(),
         "Cannot update these configs dynamically: Set(log.retention.hours)"
+fn removing_a_replication_throttle_is_a_no_op() {
+    let mut c = props("");
+    c.alter(
+        &[AlterOp::Delete("leader.replication.throttled.rate".into())],
+        false,
+    )
+    .unwrap();
+    let err = c
+        .alter(
+            &[AlterOp::Set(
+                "leader.replication.throttled.rate".into(),
+                "1".into(),
+            )],
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Unknown broker config name: leader.replication.throttled.rate"
     );
 }

@@ -20,13 +20,23 @@ use crate::types::TopicPartition;
 /// DescribeCluster's endpoint type for brokers (KIP-919); 2 asks for controllers.
 const BROKERS: i8 = 1;
 
+/// What Kafka without an authorizer reports a client may do on the cluster resource: CREATE,
+/// ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE (the bits
+/// are AclOperation codes).
+const CLUSTER_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
 pub async fn describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> Reply {
     let broker = &ctx.broker;
     let mut resp = DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(StrBytes::from_string(broker.cluster_id()))
         .with_controller_id(BrokerId(broker.node_id()))
-        .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED);
+        .with_cluster_authorized_operations(if req.include_cluster_authorized_operations {
+            CLUSTER_OPERATIONS
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        });
     if ctx.version() >= 1 && req.endpoint_type != BROKERS {
         resp.error_code = ResponseError::UnsupportedEndpointType.code();
         resp.error_message = Some(StrBytes::from_static_str(

@@ -5,9 +5,12 @@
 //! socket. Requests whose waiting part should not hold up the connection (a produce's fsync, a
 //! fetch's long poll) return [`Reply::Later`] after doing their in-order part.
 
+mod acls;
 mod api_versions;
+mod client_quotas;
 mod cluster;
 mod configs;
+mod delegation_tokens;
 mod delete_records;
 mod fetch;
 mod fetch_encode;
@@ -15,10 +18,13 @@ mod groups;
 mod list_offsets;
 pub(crate) mod metadata;
 mod offset_for_leader_epoch;
+mod partition_admin;
 mod produce;
 mod producer_id;
 mod producers;
 mod routes;
+mod sasl;
+mod scram;
 mod topics;
 mod transactions;
 mod txn_markers;

@@ -7,9 +7,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
 
 use super::{
-    api_versions, cluster, configs, decode, delete_records, fetch, groups, list_offsets, metadata,
-    offset_for_leader_epoch, produce, producer_id, producers, topics, transactions, txn_markers,
-    Reply, RequestContext,
+    acls, api_versions, client_quotas, cluster, configs, decode, delegation_tokens, delete_records,
+    fetch, groups, list_offsets, metadata, offset_for_leader_epoch, partition_admin, produce,
+    producer_id, producers, sasl, scram, topics, transactions, txn_markers, Reply, RequestContext,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +79,25 @@ pub const ROUTES: &[Route] = &[
     r(ApiKey::DescribeProducers, 0, 0),
     r(ApiKey::DescribeTransactions, 0, 0),
     r(ApiKey::ListTransactions, 0, 2),
+    // Admin APIs at Kafka 4.1's ranges. No authorizer: ACL requests get SECURITY_DISABLED.
+    r(ApiKey::DescribeAcls, 1, 3),
+    r(ApiKey::CreateAcls, 1, 3),
+    r(ApiKey::DeleteAcls, 1, 3),
+    r(ApiKey::ElectLeaders, 0, 2),
+    r(ApiKey::AlterPartitionReassignments, 0, 1),
+    r(ApiKey::ListPartitionReassignments, 0, 0),
+    r(ApiKey::DescribeClientQuotas, 0, 1),
+    r(ApiKey::AlterClientQuotas, 0, 1),
+    r(ApiKey::DescribeUserScramCredentials, 0, 0),
+    r(ApiKey::AlterUserScramCredentials, 0, 0),
+    // PLAINTEXT only: answered as Kafka answers them on a PLAINTEXT listener (ILLEGAL_SASL_STATE,
+    // DELEGATION_TOKEN_REQUEST_NOT_ALLOWED) rather than by closing the connection.
+    r(ApiKey::SaslHandshake, 0, 1),
+    r(ApiKey::SaslAuthenticate, 0, 2),
+    r(ApiKey::CreateDelegationToken, 1, 3),
+    r(ApiKey::RenewDelegationToken, 1, 2),
+    r(ApiKey::ExpireDelegationToken, 1, 2),
+    r(ApiKey::DescribeDelegationToken, 1, 3),
 ];
 
 pub fn find(api_key: i16) -> Option<&'static Route> {
@@ -136,6 +155,22 @@ pub async fn run(ctx: RequestContext, header: RequestHeader, mut body: Bytes) ->
         ApiKey::ListTransactions => with!(transactions::list),
         ApiKey::WriteTxnMarkers => with!(txn_markers::handle),
         ApiKey::DescribeProducers => with!(producers::handle),
+        ApiKey::DescribeAcls => with!(acls::describe),
+        ApiKey::CreateAcls => with!(acls::create),
+        ApiKey::DeleteAcls => with!(acls::delete),
+        ApiKey::ElectLeaders => with!(partition_admin::elect_leaders),
+        ApiKey::AlterPartitionReassignments => with!(partition_admin::alter_reassignments),
+        ApiKey::ListPartitionReassignments => with!(partition_admin::list_reassignments),
+        ApiKey::DescribeClientQuotas => with!(client_quotas::describe),
+        ApiKey::AlterClientQuotas => with!(client_quotas::alter),
+        ApiKey::DescribeUserScramCredentials => with!(scram::describe),
+        ApiKey::AlterUserScramCredentials => with!(scram::alter),
+        ApiKey::SaslHandshake => with!(sasl::handshake),
+        ApiKey::SaslAuthenticate => with!(sasl::authenticate),
+        ApiKey::CreateDelegationToken => with!(delegation_tokens::create),
+        ApiKey::RenewDelegationToken => with!(delegation_tokens::renew),
+        ApiKey::ExpireDelegationToken => with!(delegation_tokens::expire),
+        ApiKey::DescribeDelegationToken => with!(delegation_tokens::describe),
         _ => Reply::Close,
     }
 }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use uuid::Uuid;
 
+use super::client_store::{self, ClientState};
 use super::topic::{ClusterState, TopicMeta};
 use crate::config::TopicOverrides;
 
@@ -40,10 +41,14 @@ pub enum StoreError {
 pub trait MetadataStore: Send + Sync {
     fn load(&self) -> Result<Option<ClusterState>, StoreError>;
     fn save(&self, state: &ClusterState) -> Result<(), StoreError>;
+    /// Client quotas and SCRAM credentials; empty when none were ever stored.
+    fn load_clients(&self) -> Result<ClientState, StoreError>;
+    fn save_clients(&self, state: &ClientState) -> Result<(), StoreError>;
 }
 
 pub struct FileMetadataStore {
     path: PathBuf,
+    clients_path: PathBuf,
 }
 
 const FILE_NAME: &str = "cluster-metadata";
@@ -53,6 +58,7 @@ impl FileMetadataStore {
     pub fn new(data_dir: &Path) -> FileMetadataStore {
         FileMetadataStore {
             path: data_dir.join(FILE_NAME),
+            clients_path: data_dir.join(client_store::FILE_NAME),
         }
     }
 
@@ -82,28 +88,85 @@ impl MetadataStore for FileMetadataStore {
     }
 
     fn save(&self, state: &ClusterState) -> Result<(), StoreError> {
-        let text = encode(state);
-        let tmp = self.path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                File::open(dir)?.sync_all()?;
+        write_atomically(&self.path, &encode(state)).map_err(|e| self.io(e))
+    }
+
+    fn load_clients(&self) -> Result<ClientState, StoreError> {
+        let path = &self.clients_path;
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ClientState::default()),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })
             }
-            Ok(())
         };
-        write().map_err(|e| self.io(e))
+        client_store::decode(&text).map_err(|reason| StoreError::Corrupt {
+            path: path.clone(),
+            reason,
+        })
+    }
+
+    fn save_clients(&self, state: &ClientState) -> Result<(), StoreError> {
+        write_atomically(&self.clients_path, &client_store::encode(state)).map_err(|source| {
+            StoreError::Io {
+                path: self.clients_path.clone(),
+                source,
+            }
+        })
     }
 }
 
-fn escape(v: &str) -> String {
+/// Replaces `path` with `text` so that a crash leaves the old or the new file, never a mix:
+/// a temp file beside it, fsync, rename, fsync of the directory.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Appends the checksum line to a file body.
+pub(crate) fn seal(mut body: String) -> String {
+    let crc = crc32c::crc32c(body.as_bytes());
+    body.push_str(&format!("crc32c {crc:08x}\n"));
+    body
+}
+
+/// The body of a sealed file, if its checksum line is well formed and matches.
+pub(crate) fn unseal(text: &str) -> Result<&str, String> {
+    let without_newline = text.strip_suffix('\n').ok_or("no final newline")?;
+    let footer_at = without_newline.rfind('\n').ok_or("no checksum line")? + 1;
+    let (body, footer) = without_newline.split_at(footer_at);
+    let hex = footer.strip_prefix("crc32c ").ok_or("bad checksum line")?;
+    if hex.len() != 8
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Err("bad checksum line".into());
+    }
+    let stored = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+    if crc32c::crc32c(body.as_bytes()) != stored {
+        return Err("checksum mismatch".into());
+    }
+    Ok(body)
+}
+
+pub(crate) fn escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
             '%' => out.push_str("%25"),
             ' ' => out.push_str("%20"),
+            '~' => out.push_str("%7E"),
             '\n' => out.push_str("%0A"),
             '\r' => out.push_str("%0D"),
             c => out.push(c),
@@ -112,7 +175,7 @@ fn escape(v: &str) -> String {
     out
 }
 
-fn unescape(v: &str) -> Result<String, String> {
+pub(crate) fn unescape(v: &str) -> Result<String, String> {
     let mut out = String::with_capacity(v.len());
     let mut rest = v;
     while let Some(i) = rest.find('%') {
@@ -121,6 +184,7 @@ fn unescape(v: &str) -> Result<String, String> {
         out.push(match code {
             "25" => '%',
             "20" => ' ',
+            "7E" => '~',
             "0A" => '\n',
             "0D" => '\r',
             _ => return Err(format!("unknown escape %{code}")),
@@ -148,27 +212,11 @@ pub fn encode(state: &ClusterState) -> String {
             escape(v)
         ));
     }
-    let crc = crc32c::crc32c(body.as_bytes());
-    body.push_str(&format!("crc32c {crc:08x}\n"));
-    body
+    seal(body)
 }
 
 pub fn decode(text: &str) -> Result<ClusterState, String> {
-    let without_newline = text.strip_suffix('\n').ok_or("no final newline")?;
-    let footer_at = without_newline.rfind('\n').ok_or("no checksum line")? + 1;
-    let (body, footer) = without_newline.split_at(footer_at);
-    let hex = footer.strip_prefix("crc32c ").ok_or("bad checksum line")?;
-    if hex.len() != 8
-        || !hex
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    {
-        return Err("bad checksum line".into());
-    }
-    let stored = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
-    if crc32c::crc32c(body.as_bytes()) != stored {
-        return Err("checksum mismatch".into());
-    }
+    let body = unseal(text)?;
     let mut lines = body.lines();
     if lines.next() != Some(MAGIC) {
         return Err("unknown format version".into());
@@ -261,7 +309,7 @@ mod tests {
 
     #[test]
     fn escapes_round_trip() {
-        for v in ["a b", "%", "x\ny", "", "%20"] {
+        for v in ["a b", "%", "x\ny", "", "%20", "~"] {
             assert_eq!(unescape(&escape(v)).unwrap(), v);
         }
     }

@@ -240,21 +240,28 @@ pub async fn fetch(ctx: RequestContext, req: OffsetFetchRequest) -> Reply {
 }
 
 pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
+    // As for commits, Kafka answers partitions it does not have before the coordinator:
+    // UNKNOWN_TOPIC_OR_PARTITION for a missing topic or a partition past its count.
+    let mut unknown: Vec<(String, i32)> = Vec::new();
+    let mut known: Vec<(String, Vec<i32>)> = Vec::new();
+    for t in req.topics {
+        let name = t.name.0.to_string();
+        let count = ctx.broker.partition_count(&name).unwrap_or(0);
+        let mut present = Vec::new();
+        for p in t.partitions {
+            if (0..count).contains(&p.partition_index) {
+                present.push(p.partition_index);
+            } else {
+                unknown.push((name.clone(), p.partition_index));
+            }
+        }
+        if !present.is_empty() {
+            known.push((name, present));
+        }
+    }
     let request = g::OffsetDelete {
         group_id: req.group_id.0.to_string(),
-        topics: req
-            .topics
-            .into_iter()
-            .map(|t| {
-                (
-                    t.name.0.to_string(),
-                    t.partitions
-                        .into_iter()
-                        .map(|p| p.partition_index)
-                        .collect(),
-                )
-            })
-            .collect(),
+        topics: known,
     };
     let pending = submit(&ctx, GroupRequest::OffsetDelete(request)).await;
     later(async move {
@@ -266,27 +273,35 @@ pub async fn delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Reply {
                 topics: Vec::new(),
             },
         };
-        let topics = r
-            .topics
-            .into_iter()
-            .map(|(t, ps)| {
-                OffsetDeleteResponseTopic::default()
-                    .with_name(TopicName(s(&t)))
-                    .with_partitions(
-                        ps.into_iter()
-                            .map(|(p, e)| {
-                                OffsetDeleteResponsePartition::default()
-                                    .with_partition_index(p)
-                                    .with_error_code(code(e))
-                            })
-                            .collect(),
-                    )
-            })
-            .collect();
+        // A group-level error is the whole answer, as in Kafka.
+        let mut topics: indexmap::IndexMap<String, OffsetDeleteResponseTopic> =
+            indexmap::IndexMap::new();
+        if r.error == g::ErrorCode::None {
+            let unknown_code = ResponseError::UnknownTopicOrPartition.code();
+            let errors =
+                unknown
+                    .into_iter()
+                    .map(|(t, p)| (t, p, unknown_code))
+                    .chain(r.topics.into_iter().flat_map(|(t, ps)| {
+                        ps.into_iter().map(move |(p, e)| (t.clone(), p, code(e)))
+                    }));
+            for (t, p, e) in errors {
+                let partition = OffsetDeleteResponsePartition::default()
+                    .with_partition_index(p)
+                    .with_error_code(e);
+                topics
+                    .entry(t)
+                    .or_insert_with_key(|t| {
+                        OffsetDeleteResponseTopic::default().with_name(TopicName(s(t)))
+                    })
+                    .partitions
+                    .push(partition);
+            }
+        }
         c.respond(
             &OffsetDeleteResponse::default()
                 .with_error_code(code(r.error))
-                .with_topics(topics),
+                .with_topics(topics.into_values().collect()),
         )
     })
 }
