@@ -310,7 +310,7 @@ proptest! {
     #[test]
     fn overrides_round_trip(
         retention in -1i64..=i64::MAX,
-        segment in 14i64..=i32::MAX as i64,
+        segment in 1_048_576i64..=i32::MAX as i64,
         policy in prop::sample::select(vec!["", "delete", "compact", "compact,delete"]),
         ratio in 0.0f64..=1.0,
     ) {
