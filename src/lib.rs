@@ -12,6 +12,7 @@
 pub mod broker;
 pub mod config;
 pub mod coordinator;
+pub mod crash_points;
 pub mod error;
 pub mod group;
 pub mod handlers;

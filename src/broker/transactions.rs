@@ -56,6 +56,8 @@ async fn write_markers(broker: &Broker, work: &MarkerWork) -> Result<(), MarkerE
         TxnResult::Commit => ControlType::Commit,
         TxnResult::Abort => ControlType::Abort,
     };
+    // The outcome is durable (its Prepare record) before any marker work starts.
+    crate::crash_points::hit("txn-before-markers");
     let now = now_ms();
     let mut waits = Vec::new();
     for tp in &work.partitions {
@@ -75,6 +77,8 @@ async fn write_markers(broker: &Broker, work: &MarkerWork) -> Result<(), MarkerE
             .map_err(|e| MarkerError(format!("{tp}: {e}")))?;
         if let Some(at) = written {
             waits.push((part, at.next()));
+            // One partition has its marker, the others not yet.
+            crate::crash_points::hit("txn-between-markers");
         }
     }
     for (part, end) in waits {
@@ -83,6 +87,7 @@ async fn write_markers(broker: &Broker, work: &MarkerWork) -> Result<(), MarkerE
             .await
             .map_err(|e| MarkerError(format!("{}: {e}", part.tp)))?;
     }
+    crate::crash_points::hit("txn-before-group-markers");
     if !work.groups.is_empty() {
         let marker = TxnMarker {
             producer_id: work.producer_id.0,
@@ -94,5 +99,7 @@ async fn write_markers(broker: &Broker, work: &MarkerWork) -> Result<(), MarkerE
             .await
             .map_err(|_| MarkerError("the group coordinator is unavailable".into()))?;
     }
+    // Every marker is durable; the coordinator has not yet recorded the transaction complete.
+    crate::crash_points::hit("txn-after-markers");
     Ok(())
 }
