@@ -134,7 +134,7 @@ final class Transactions {
     }
 
     void fencing() throws Exception {
-        String t = s.topic("fence");
+        String t = s.topic("txn-fence");
         try (Admin a = s.admin()) { s.create(a, t, 1); }
         String id = t + "-p";
         KafkaProducer<String, String> first = producer(id);
