@@ -57,6 +57,20 @@ for proto in classic consumer; do
     tool org.apache.kafka.tools.VerifiableConsumer --bootstrap-server "$bs" --topic "$t" \
     --group-id "cli-verifiable-$proto-$run" --group-protocol "$proto" --max-messages 100 --reset-policy earliest
 done
+# Transactions: Kafka's TransactionalMessageCopier copies what the verifiable producer wrote to
+# a topic of its own in transactions of 100, then kafka-transactions lists, describes and checks.
+txi="cli-txn-in-$run" txo="cli-txn-out-$run" txid="cli-copier-$run"
+check "kafka-verifiable-producer (copier input)" '"acked":300' tool org.apache.kafka.tools.VerifiableProducer --bootstrap-server "$bs" --topic "$txi" --max-messages 300 --acks -1
+check "kafka-transactional-message-copier" '"stage":"ShutdownComplete".*"remaining":0' \
+  timeout 120 "$root/compat-tests/kafka-ref/kafka.sh" tool - org.apache.kafka.tools.TransactionalMessageCopier \
+  --broker-list "$bs" --input-topic "$txi" --input-partition 0 --output-topic "$txo" \
+  --transactional-id "$txid" --consumer-group "cli-copier-group-$run" --transaction-size 100 \
+  --use-group-metadata
+txn() { tool org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$bs" "$@"; }
+check "kafka-transactions list" "^$txid\s+1\s+[0-9]+\s+(CompleteCommit|Empty)" txn list
+check "kafka-transactions describe" "(CompleteCommit|Empty)" txn describe --transactional-id "$txid"
+check "kafka-transactions describe-producers" "^[0-9]+\s+[0-9]+\s+[0-9-]+\s+[0-9]+\s" txn describe-producers --topic "$txo" --partition 0
+check "kafka-transactions find-hanging" "^Topic\s+Partition\s+ProducerId" txn find-hanging --broker-id 1
 # Admin tools a one-node Kafka answers. Kafka applies these changes a moment after answering, so
 # the describes are retried (bounded) until they show the change.
 check_eventually() {
