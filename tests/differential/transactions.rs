@@ -426,7 +426,18 @@ pub async fn steps(side: &mut Side, run: &str) -> Vec<(String, String)> {
                 .with_partition(0)
                 .with_fetch_offset(0)
                 .with_partition_max_bytes(1 << 20)])]);
-    let r: Option<FetchResponse> = side.call(ApiKey::Fetch, 12, &req).await;
+    // Kafka has answered this fetch with a passing partition error once in a while; retry
+    // (bounded) until it serves the partition, and record the error code too.
+    let mut r: Option<FetchResponse> = None;
+    for _ in 0..50 {
+        r = side.call(ApiKey::Fetch, 12, &req).await;
+        if r.as_ref()
+            .is_some_and(|r| r.responses[0].partitions[0].error_code == 0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     out.push((
         "txn: read_committed fetch after an abort".into(),
         format!(
@@ -434,6 +445,7 @@ pub async fn steps(side: &mut Side, run: &str) -> Vec<(String, String)> {
             r.map(|r| {
                 let p = &r.responses[0].partitions[0];
                 (
+                    p.error_code,
                     p.high_watermark,
                     p.last_stable_offset,
                     p.aborted_transactions
