@@ -145,24 +145,13 @@ impl Broker {
             );
         }
         let link = Arc::new(transactions::BrokerLink::default());
-        let (txn_log, txn_records, txn_replay) = crate::txn::service::open_log(
+        let (txn_coordinator, txn_log) = crate::txn::service::load(
             &data_dir,
-            crate::coordinator::log::CoordinatorLogConfig::default(),
+            crate::txn::service::txn_config(&config),
+            link.clone(),
             now_ms(),
         )
         .map_err(BrokerError::TxnLog)?;
-        let mut txn_coordinator =
-            crate::txn::TxnCoordinator::new(crate::txn::service::txn_config(&config), link.clone());
-        for r in &txn_records {
-            txn_coordinator.replay(r);
-        }
-        if txn_replay.records > 0 || txn_replay.skipped > 0 {
-            tracing::info!(
-                records = txn_replay.records,
-                skipped = txn_replay.skipped,
-                "transaction coordinator state loaded"
-            );
-        }
         let broker = Broker {
             config: RwLock::new(config),
             topic_image: RwLock::new(Arc::new(topic_image(&cluster))),

@@ -27,6 +27,36 @@ pub(crate) fn commit_error(req: &OffsetCommit, error: ErrorCode) -> OffsetCommit
     }
 }
 
+/// Checks each partition's metadata against offset.metadata.max.bytes and hands the offsets
+/// that pass to `store`; the answer lists every partition.
+fn each_offset(
+    ctx: &mut Ctx<'_>,
+    req: &OffsetCommit,
+    mut store: impl FnMut(&mut Ctx<'_>, &str, i32, OffsetValue),
+) -> OffsetCommitResponse {
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        let mut parts = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let metadata = p.committed_metadata.clone().unwrap_or_default();
+            if metadata.len() > ctx.cfg.max_offset_metadata_bytes {
+                parts.push((p.partition, ErrorCode::OffsetMetadataTooLarge));
+                continue;
+            }
+            let value = OffsetValue {
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata,
+                commit_timestamp_ms: ctx.now,
+            };
+            store(ctx, &t.name, p.partition, value);
+            parts.push((p.partition, ErrorCode::None));
+        }
+        topics.push((t.name.clone(), parts));
+    }
+    OffsetCommitResponse { topics }
+}
+
 fn offset_record(
     group: &str,
     topic: &str,
@@ -135,37 +165,26 @@ impl Group {
         if !error.is_ok() {
             return commit_error(c, error);
         }
-        let mut topics = Vec::with_capacity(c.topics.len());
-        for t in &c.topics {
-            let mut parts = Vec::with_capacity(t.partitions.len());
-            for p in &t.partitions {
-                let metadata = p.committed_metadata.clone().unwrap_or_default();
-                if metadata.len() > ctx.cfg.max_offset_metadata_bytes {
-                    parts.push((p.partition, ErrorCode::OffsetMetadataTooLarge));
-                    continue;
-                }
-                let value = OffsetValue {
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata,
-                    commit_timestamp_ms: ctx.now,
-                };
-                ctx.fx.persist.push(GroupRecord::TxnOffset {
-                    group_id: self.id.clone(),
-                    producer_id: req.producer_id,
-                    topic: t.name.clone(),
-                    partition: p.partition,
-                    value: Some(value.clone()),
-                });
-                self.pending_txn
-                    .entry(req.producer_id)
-                    .or_default()
-                    .insert((t.name.clone(), p.partition), value);
-                parts.push((p.partition, ErrorCode::None));
-            }
-            topics.push((t.name.clone(), parts));
+        let (id, producer_id) = (self.id.clone(), req.producer_id);
+        let pending = self.pending_txn.entry(producer_id).or_default();
+        let r = each_offset(ctx, c, |ctx, topic, partition, value| {
+            ctx.fx.persist.push(GroupRecord::TxnOffset {
+                group_id: id.clone(),
+                producer_id,
+                topic: topic.to_string(),
+                partition,
+                value: Some(value.clone()),
+            });
+            pending.insert((topic.to_string(), partition), value);
+        });
+        if self
+            .pending_txn
+            .get(&producer_id)
+            .is_some_and(|p| p.is_empty())
+        {
+            self.pending_txn.remove(&producer_id);
         }
-        OffsetCommitResponse { topics }
+        r
     }
 
     /// A transaction's marker: a COMMIT makes its pending offsets the group's committed ones,
@@ -205,33 +224,14 @@ impl Group {
             return commit_error(req, error);
         }
         self.touch(ctx.now, &req.member_id);
-        let mut topics = Vec::with_capacity(req.topics.len());
-        for t in &req.topics {
-            let mut parts = Vec::with_capacity(t.partitions.len());
-            for p in &t.partitions {
-                let metadata = p.committed_metadata.clone().unwrap_or_default();
-                if metadata.len() > ctx.cfg.max_offset_metadata_bytes {
-                    parts.push((p.partition, ErrorCode::OffsetMetadataTooLarge));
-                    continue;
-                }
-                let value = OffsetValue {
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata,
-                    commit_timestamp_ms: ctx.now,
-                };
-                ctx.fx.persist.push(offset_record(
-                    &self.id,
-                    &t.name,
-                    p.partition,
-                    Some(value.clone()),
-                ));
-                self.offsets.insert((t.name.clone(), p.partition), value);
-                parts.push((p.partition, ErrorCode::None));
-            }
-            topics.push((t.name.clone(), parts));
-        }
-        OffsetCommitResponse { topics }
+        let id = self.id.clone();
+        let offsets = &mut self.offsets;
+        each_offset(ctx, req, |ctx, topic, partition, value| {
+            ctx.fx
+                .persist
+                .push(offset_record(&id, topic, partition, Some(value.clone())));
+            offsets.insert((topic.to_string(), partition), value);
+        })
     }
 
     pub(crate) fn delete_offsets(

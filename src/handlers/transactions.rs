@@ -148,6 +148,15 @@ fn topic_results(
         .collect()
 }
 
+/// One transaction of an AddPartitionsToTxn request, whatever its version.
+struct AddRequest {
+    transactional_id: String,
+    producer_id: i64,
+    producer_epoch: i16,
+    verify_only: bool,
+    topics: Vec<(String, Vec<i32>)>,
+}
+
 struct AddAsk {
     transactional_id: String,
     topics: Vec<(String, Vec<i32>)>,
@@ -159,36 +168,43 @@ struct AddAsk {
 pub async fn add_partitions(ctx: RequestContext, req: AddPartitionsToTxnRequest) -> Reply {
     let v = ctx.version();
     // v0-3 carry one transaction (clients); v4+ a batch, possibly verify-only (brokers).
-    let asks: Vec<(String, i64, i16, bool, Vec<(String, Vec<i32>)>)> = if v <= 3 {
-        vec![(
-            req.v3_and_below_transactional_id.0.to_string(),
-            req.v3_and_below_producer_id.0,
-            req.v3_and_below_producer_epoch,
-            false,
-            req.v3_and_below_topics
+    let asks: Vec<AddRequest> = if v <= 3 {
+        vec![AddRequest {
+            transactional_id: req.v3_and_below_transactional_id.0.to_string(),
+            producer_id: req.v3_and_below_producer_id.0,
+            producer_epoch: req.v3_and_below_producer_epoch,
+            verify_only: false,
+            topics: req
+                .v3_and_below_topics
                 .into_iter()
                 .map(|t| (t.name.0.to_string(), t.partitions))
                 .collect(),
-        )]
+        }]
     } else {
         req.transactions
             .into_iter()
-            .map(|t| {
-                (
-                    t.transactional_id.0.to_string(),
-                    t.producer_id.0,
-                    t.producer_epoch,
-                    t.verify_only,
-                    t.topics
-                        .into_iter()
-                        .map(|t| (t.name.0.to_string(), t.partitions))
-                        .collect(),
-                )
+            .map(|t| AddRequest {
+                transactional_id: t.transactional_id.0.to_string(),
+                producer_id: t.producer_id.0,
+                producer_epoch: t.producer_epoch,
+                verify_only: t.verify_only,
+                topics: t
+                    .topics
+                    .into_iter()
+                    .map(|t| (t.name.0.to_string(), t.partitions))
+                    .collect(),
             })
             .collect()
     };
     let mut pending = Vec::with_capacity(asks.len());
-    for (transactional_id, producer_id, producer_epoch, verify_only, topics) in asks {
+    for AddRequest {
+        transactional_id,
+        producer_id,
+        producer_epoch,
+        verify_only,
+        topics,
+    } in asks
+    {
         let (known, missing) = split_known(&ctx, &topics);
         // With a partition that does not exist Kafka adds none of them.
         let p = if missing || known.is_empty() {

@@ -200,31 +200,7 @@ impl PartitionLog {
             let incoming_timestamp = log_append_time_ms.unwrap_or(h.max_timestamp);
             self.maybe_roll(&mut st, bytes.len() as u64, incoming_timestamp, now_ms)?;
             let base = st.log_end;
-            let mut header = [0u8; HEADER_LEN];
-            header.copy_from_slice(&bytes[..HEADER_LEN]);
-            batch::set_base_offset(&mut header, base);
-            batch::set_partition_leader_epoch(&mut header, leader_epoch);
-            if let Some(t) = log_append_time_ms {
-                set_log_append_time(&mut header, &bytes[HEADER_LEN..], t);
-            }
-            let written =
-                BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
-            let interval = st.config.index_interval_bytes;
-            if let Err(e) = st.active().append(
-                &header,
-                &bytes[HEADER_LEN..],
-                BatchInfo::of(&written),
-                interval,
-            ) {
-                // A partial write may be on disk; recovery will cut it. Refuse further appends.
-                st.offline = true;
-                return Err(e.into());
-            }
-            if st.epochs.last().map(|e| e.0) != Some(leader_epoch) {
-                st.epochs.push((leader_epoch, base));
-                let epochs = st.epochs.clone();
-                checkpoint::write_epochs(&self.dir.join(EPOCHS_FILE), &epochs)?;
-            }
+            let written = self.write_batch(&mut st, bytes, leader_epoch, log_append_time_ms)?;
             st.producers
                 .apply(&written, log_append_time_ms.unwrap_or(-1));
             st.log_end = written.last_offset() + 1;
@@ -246,6 +222,44 @@ impl PartitionLog {
             log_append_time_ms: log_append_time_ms.unwrap_or(-1),
             log_start_offset: Offset(log_start),
         })
+    }
+
+    /// Writes one batch at the log end into the active segment: the header rewritten with its
+    /// offset and leader epoch (and LogAppendTime), the rest as it came; records a new leader
+    /// epoch. A failed write may leave a partial batch on disk, which recovery cuts: the log
+    /// refuses further appends.
+    fn write_batch(
+        &self,
+        st: &mut State,
+        bytes: &[u8],
+        leader_epoch: i32,
+        log_append_time_ms: Option<i64>,
+    ) -> Result<BatchHeader, LogError> {
+        let base = st.log_end;
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&bytes[..HEADER_LEN]);
+        batch::set_base_offset(&mut header, base);
+        batch::set_partition_leader_epoch(&mut header, leader_epoch);
+        if let Some(t) = log_append_time_ms {
+            set_log_append_time(&mut header, &bytes[HEADER_LEN..], t);
+        }
+        let written = BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let interval = st.config.index_interval_bytes;
+        if let Err(e) = st.active().append(
+            &header,
+            &bytes[HEADER_LEN..],
+            BatchInfo::of(&written),
+            interval,
+        ) {
+            st.offline = true;
+            return Err(e.into());
+        }
+        if st.epochs.last().map(|e| e.0) != Some(leader_epoch) {
+            st.epochs.push((leader_epoch, base));
+            let epochs = st.epochs.clone();
+            checkpoint::write_epochs(&self.dir.join(EPOCHS_FILE), &epochs)?;
+        }
+        Ok(written)
     }
 
     /// Rolls to a new segment when the active one is full or old enough. Age follows Kafka's
@@ -494,26 +508,7 @@ impl PartitionLog {
             control::build_marker(producer_id, producer_epoch, kind, coordinator_epoch, now_ms);
         self.maybe_roll(&mut st, bytes.len() as u64, now_ms, now_ms)?;
         let base = st.log_end;
-        let mut header = [0u8; HEADER_LEN];
-        header.copy_from_slice(&bytes[..HEADER_LEN]);
-        batch::set_base_offset(&mut header, base);
-        batch::set_partition_leader_epoch(&mut header, leader_epoch);
-        let written = BatchHeader::parse(&header).map_err(|e| LogError::Corrupt(e.to_string()))?;
-        let interval = st.config.index_interval_bytes;
-        if let Err(e) = st.active().append(
-            &header,
-            &bytes[HEADER_LEN..],
-            BatchInfo::of(&written),
-            interval,
-        ) {
-            st.offline = true;
-            return Err(e.into());
-        }
-        if st.epochs.last().map(|e| e.0) != Some(leader_epoch) {
-            st.epochs.push((leader_epoch, base));
-            let epochs = st.epochs.clone();
-            checkpoint::write_epochs(&self.dir.join(EPOCHS_FILE), &epochs)?;
-        }
+        let written = self.write_batch(&mut st, &bytes, leader_epoch, None)?;
         let aborted = kind == ControlType::Abort;
         let done = st
             .producers

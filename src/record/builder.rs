@@ -6,7 +6,8 @@ use super::batch::{compute_crc, CRC_START, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
 /// One record: key and value, each possibly absent (an absent value is a tombstone).
 pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
-fn put_varint(out: &mut Vec<u8>, v: i64) {
+/// A zigzag varint, as record fields are encoded.
+pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8 & 0x7f) | 0x80);

@@ -6,6 +6,7 @@
 //! as Kafka writes them.
 
 use super::batch::{BatchHeader, HEADER_LEN};
+use super::builder::put_varint;
 
 const TRANSACTIONAL_AND_CONTROL: i16 = 0x10 | 0x20;
 
@@ -30,15 +31,6 @@ pub struct Marker {
     pub kind: ControlType,
     /// -1 when the value is missing or unreadable (the type alone decides the outcome).
     pub coordinator_epoch: i32,
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
 }
 
 /// A complete control batch at base offset 0 (the log assigns the real one), CRC included.

@@ -55,6 +55,29 @@ pub fn open_log(
     TxnLog::open(dir(data_dir), config, now_ms)
 }
 
+/// Opens the transaction log of `data_dir` and rebuilds the coordinator from it (the loop is
+/// started separately, once a runtime is running).
+pub fn load(
+    data_dir: &Path,
+    config: TxnConfig,
+    ids: Arc<dyn ProducerIdSource>,
+    now_ms: i64,
+) -> Result<(TxnCoordinator, TxnLog), LogError> {
+    let (log, records, report) = open_log(data_dir, CoordinatorLogConfig::default(), now_ms)?;
+    let mut coordinator = TxnCoordinator::new(config, ids);
+    for r in &records {
+        coordinator.replay(r);
+    }
+    if report.records > 0 || report.skipped > 0 {
+        tracing::info!(
+            records = report.records,
+            skipped = report.skipped,
+            "transaction coordinator state loaded"
+        );
+    }
+    Ok((coordinator, log))
+}
+
 /// Cloneable handle the transaction request handlers use.
 #[derive(Clone)]
 pub struct TxnService {
@@ -82,18 +105,7 @@ impl TxnService {
         writer: Arc<dyn MarkerWriter>,
         now_ms: i64,
     ) -> Result<(TxnService, Arc<TxnLog>), LogError> {
-        let (log, records, report) = open_log(data_dir, CoordinatorLogConfig::default(), now_ms)?;
-        let mut coordinator = TxnCoordinator::new(config, ids);
-        for r in &records {
-            coordinator.replay(r);
-        }
-        if report.records > 0 || report.skipped > 0 {
-            tracing::info!(
-                records = report.records,
-                skipped = report.skipped,
-                "transaction coordinator state loaded"
-            );
-        }
+        let (coordinator, log) = load(data_dir, config, ids, now_ms)?;
         let log = Arc::new(log);
         Ok((TxnService::start(coordinator, log.clone(), writer), log))
     }
